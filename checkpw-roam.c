@@ -1,0 +1,480 @@
+/* checkpw-roam.c: the checkpassword link that opens the relay after a good login. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <skalibs/djbunix.h>
+
+#include "ip.h"
+#include "log.h"
+#include "openlist.h"
+#include "rebuild.h"
+#include "roamdir.h"
+#include "rules.h"
+
+#ifndef ROAM_DIR_DEFAULT
+#define ROAM_DIR_DEFAULT "/var/qmail/roam"
+#endif
+
+#define MARKER "CHECKPW_ROAM_CHANNEL"
+#define RELAY_ENV_DEFAULT "RELAYCLIENT=\"\",RBLSMTPD=\"\""
+#define WAIT_MS_DEFAULT 2000
+#define WAIT_MS_MAX 60000
+/* How long the recorder waits for the real checkpassword to decide. */
+#define AUTH_WAIT_MS 120000
+/* The channel is placed above the descriptors checkpassword uses (0-4). */
+#define CHANNEL_MIN_FD 5
+
+#define MSG_GOOD '+'
+#define ANSWER_DONE 'K'
+#define ANSWER_FAILED 'E'
+
+struct config {
+	const char *dir;
+	char ip[IP_FMTLEN];
+	char *rule; /* "allow,..." */
+	unsigned waitms;
+};
+
+static int
+no_emit(void *ctx, const char *k, size_t kl, const char *d, size_t dl)
+{
+	(void)ctx, (void)k, (void)kl, (void)d, (void)dl;
+	return 0;
+}
+
+static void
+warn_value(const char *what, const char *value, const char *why)
+{
+	char safe[LOG_SAFE];
+
+	log_sanitize(safe, sizeof safe, value, strlen(value));
+	log_warn("refusing ", what, " ", safe, ": ", why);
+}
+
+/* A decimal in [0, max], nothing else. */
+static int
+scan_uint(const char *s, unsigned max, unsigned *u)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return 0;
+	}
+	*u = (unsigned)v;
+	return 1;
+}
+
+static int
+is_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v;
+}
+
+/*
+ * Reads the configuration and decides whether this login may open the
+ * relay: not for Dovecot's lookups without a password, not for SMTP AUTH,
+ * not without one valid client address.
+ */
+static int
+configure(struct config *cf)
+{
+	const char *ipvar = "TCPREMOTEIP", *ip, *env, *s;
+	char probe[IP_FMTLEN + 8];
+	size_t n;
+
+	if (is_set("AUTHORIZED") || is_set("CREDENTIALS_LOOKUP"))
+		return 0;
+	if ((s = getenv("SERVICE")) && strcmp(s, "smtp") == 0)
+		return 0;
+	if (!(ip = getenv(ipvar)))
+		ip = getenv(ipvar = "TCP6REMOTEIP");
+	if (!ip) {
+		log_warn("no client address: TCPREMOTEIP is not set");
+		return 0;
+	}
+	if (!ip_canonical(cf->ip, ip, strlen(ip))) {
+		warn_value(ipvar, ip, "not an IP address");
+		return 0;
+	}
+	cf->dir = getenv("ROAM_DIR");
+	if (!cf->dir)
+		cf->dir = ROAM_DIR_DEFAULT;
+	cf->waitms = WAIT_MS_DEFAULT;
+	if ((s = getenv("ROAM_WAIT_MS")) &&
+	    !scan_uint(s, WAIT_MS_MAX, &cf->waitms)) {
+		warn_value("ROAM_WAIT_MS", s, "not a number of ms up to 60000");
+		cf->waitms = WAIT_MS_DEFAULT;
+	}
+	env = getenv("ROAM_RELAY_ENV");
+	if (!env || !*env)
+		env = RELAY_ENV_DEFAULT;
+	n = strlen(env);
+	if (!(cf->rule = malloc(n + 7))) {
+		log_warn("unable to record: out of memory");
+		return 0;
+	}
+	memcpy(cf->rule, "allow,", 6);
+	memcpy(cf->rule + 6, env, n + 1);
+	/* The rule must parse as tcprules would parse it in the list. */
+	snprintf(probe, sizeof probe, "%s:", cf->ip);
+	{
+		size_t pl = strlen(probe), rl = n + 6;
+		char *line = malloc(pl + rl);
+		int ok = line && !memchr(env, '\t', n) && !memchr(env, '\n', n);
+
+		if (ok) {
+			memcpy(line, probe, pl);
+			memcpy(line + pl, cf->rule, rl);
+			ok = rules_parse_line(line, pl + rl, no_emit, 0) ==
+				 RULES_OK &&
+			     line[pl + rl - 1] != ' ';
+		}
+		free(line);
+		if (!ok) {
+			warn_value("ROAM_RELAY_ENV", env,
+				   "not NAME=\"value\",... as tcprules takes");
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Locks, refreshes or adds the address, and rebuilds the cdb if needed. */
+static int
+record(const struct config *cf)
+{
+	struct fail f;
+	struct openlist l;
+	int dirfd, lockfd, r = -1;
+	long i;
+	uint64_t now = (uint64_t)time(0);
+
+	if ((dirfd = roamdir_open(cf->dir, &f)) == -1)
+		goto out;
+	if ((lockfd = roamdir_lock(dirfd, cf->dir, ROAM_LOCK_MS, &f)) == -1) {
+		close(dirfd);
+		goto out;
+	}
+	if (openlist_read(&l, dirfd, &f) == 0) {
+		i = openlist_find(&l, cf->ip);
+		if (i >= 0) {
+			l.e[i].ts = now;
+			if (openlist_write(&l, dirfd, &f) == 0)
+				r = rebuild_has(dirfd, cf->ip)
+					? 0
+					: rebuild(dirfd, &l, &f);
+		} else if (openlist_add(&l, cf->ip, cf->rule,
+					strlen(cf->rule), now) == -1) {
+			FAILSYS(&f, "unable to record ", cf->ip);
+		} else if (openlist_write(&l, dirfd, &f) == 0 &&
+			   rebuild(dirfd, &l, &f) == 0) {
+			log_info("relay opened for ", cf->ip);
+			r = 0;
+		}
+		openlist_free(&l);
+	}
+	close(lockfd);
+	close(dirfd);
+out:
+	if (r == -1)
+		log_warn("unable to open the relay for ", cf->ip, ": ", f.msg);
+	return r;
+}
+
+/*
+ * The recorder: a detached child that keeps the privileges of the link
+ * before authentication. It records only when the link after
+ * authentication says so; end of file means the login failed.
+ */
+static void
+recorder(int chan, const struct config *cf)
+{
+	struct pollfd p = {chan, POLLIN, 0};
+	char c = 0, answer;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (poll(&p, 1, AUTH_WAIT_MS) != 1)
+		_exit(0);
+	if (read(chan, &c, 1) != 1 || c != MSG_GOOD)
+		_exit(0);
+	answer = record(cf) == 0 ? ANSWER_DONE : ANSWER_FAILED;
+	/* The link may have stopped waiting; the result stands either way. */
+	if (write(chan, &answer, 1) != 1)
+		_exit(0);
+	_exit(0);
+}
+
+static void
+close_from(int lo)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+
+	if (close_range((unsigned)lo, ~0U, 0) == 0)
+		return;
+	for (int fd = lo; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+		close(fd);
+}
+
+/* In the child: keep stderr and the channel (as fd 3), nothing else. */
+static void
+detach(int chan)
+{
+	int null;
+
+	setsid();
+	if (chan != 3 && dup2(chan, 3) == -1)
+		_exit(0);
+	close_from(4);
+	null = open("/dev/null", O_RDWR);
+	if (null == -1) {
+		close(0);
+		close(1);
+		return;
+	}
+	if (null != 0)
+		dup2(null, 0);
+	if (null != 1)
+		dup2(null, 1);
+	if (null > 1)
+		close(null);
+}
+
+static void
+usage(void)
+{
+	log_fatal(2, "usage: checkpw-roam REALCHECKPW PROG [ARGS...]");
+}
+
+static void
+run(char **argv)
+{
+	execvp(argv[0], argv);
+	{
+		char safe[LOG_SAFE];
+
+		log_sanitize(safe, sizeof safe, argv[0], strlen(argv[0]));
+		log_fatal(111, "unable to run ", safe, ": ", strerror(errno));
+	}
+}
+
+/*
+ * Before authentication: start the recorder and run
+ * "REALCHECKPW /path/to/checkpw-roam PROG..." with the channel's
+ * descriptor in the marker. Any failure here only skips the recording.
+ */
+static void
+before_auth(int argc, char **argv)
+{
+	struct config cf;
+	char self[PATH_MAX], marker[64], **nargv;
+	ssize_t n;
+	int sv[2], chan;
+	pid_t pid;
+
+	memset(&cf, 0, sizeof cf);
+	if (!configure(&cf))
+		run(argv + 1);
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0 || (size_t)n >= sizeof self - 1 || self[0] != '/') {
+		log_warn("unable to find my own path: ",
+			 n == -1 ? strerror(errno) : "too long");
+		run(argv + 1);
+	}
+	self[n] = '\0';
+	if (!(nargv = calloc((size_t)argc + 2, sizeof *nargv)) ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("unable to start the recorder: ", strerror(errno));
+		run(argv + 1);
+	}
+	pid = fork();
+	if (pid == -1) {
+		log_warn("unable to start the recorder: ", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		run(argv + 1);
+	}
+	if (pid == 0) {
+		close(sv[1]);
+		detach(sv[0]);
+		recorder(3, &cf);
+	}
+	close(sv[0]);
+	chan = sv[1];
+	if (chan < CHANNEL_MIN_FD) {
+		chan = fcntl(sv[1], F_DUPFD, CHANNEL_MIN_FD);
+		close(sv[1]);
+	} else if (uncoe(chan) == -1) {
+		chan = -1;
+	}
+	if (chan == -1) {
+		log_warn("unable to pass the channel on: ", strerror(errno));
+		run(argv + 1);
+	}
+	snprintf(marker, sizeof marker, "%d,%ld,%u", chan, (long)pid,
+		 cf.waitms);
+	if (setenv(MARKER, marker, 1) == -1) {
+		log_warn("unable to set " MARKER ": ", strerror(errno));
+		close(chan);
+		run(argv + 1);
+	}
+	nargv[0] = argv[1];
+	nargv[1] = self;
+	memcpy(nargv + 2, argv + 2, (size_t)(argc - 2) * sizeof *nargv);
+	run(nargv);
+}
+
+/* Parses "fd,pid,ms" exactly. */
+static int
+parse_marker(const char *m, int *fd, pid_t *pid, unsigned *ms)
+{
+	char buf[64], *a, *b;
+	unsigned ufd, upid;
+
+	if (strlen(m) >= sizeof buf)
+		return 0;
+	strcpy(buf, m);
+	if (!(a = strchr(buf, ',')) || !(b = strchr(a + 1, ',')))
+		return 0;
+	*a++ = '\0';
+	*b++ = '\0';
+	if (!scan_uint(buf, INT_MAX, &ufd) || !scan_uint(a, INT_MAX, &upid) ||
+	    !scan_uint(b, WAIT_MS_MAX, ms) || upid < 2)
+		return 0;
+	*fd = (int)ufd;
+	*pid = (pid_t)upid;
+	return 1;
+}
+
+/* Whether fd is an AF_UNIX socket above checkpassword's descriptors. */
+static int
+is_channel(int fd)
+{
+	struct stat st;
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof sa;
+
+	if (fd < CHANNEL_MIN_FD || fstat(fd, &st) == -1 ||
+	    !S_ISSOCK(st.st_mode))
+		return 0;
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) == -1)
+		return 0;
+	return sa.ss_family == AF_UNIX;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Waits at most ms in all for the recorder's answer and then its end of
+ * file. Returns the answer, or 0 if none came; *eof says it closed.
+ */
+static char
+await_recorder(int fd, unsigned ms, int *eof)
+{
+	long long deadline = now_ms() + ms;
+	char answer = 0, c;
+
+	*eof = 0;
+	for (;;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		long long left = deadline - now_ms();
+		ssize_t r;
+
+		if (poll(&p, 1, left > 0 ? (int)left : 0) < 1)
+			return answer;
+		r = read(fd, &c, 1);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == 1 && !answer) {
+			answer = c;
+			continue;
+		}
+		*eof = r == 0;
+		return answer;
+	}
+}
+
+/*
+ * After authentication, as the user: tell the recorder, wait at most the
+ * marker's ms, then run PROG. Opens no relay file; never fails the login.
+ */
+static void
+after_auth(char **argv, const char *m)
+{
+	char mcopy[64], answer = 0, safe[LOG_SAFE];
+	unsigned ms;
+	pid_t pid;
+	int fd;
+
+	snprintf(mcopy, sizeof mcopy, "%s", m);
+	unsetenv(MARKER);
+	if (!argv[1])
+		usage();
+	if (!parse_marker(mcopy, &fd, &pid, &ms)) {
+		log_sanitize(safe, sizeof safe, m, strlen(m));
+		log_warn("ignoring malformed " MARKER " ", safe);
+		run(argv + 1);
+	}
+	if (!is_channel(fd)) {
+		log_warn("ignoring " MARKER ": no recorder channel there");
+		run(argv + 1);
+	}
+	{
+		char c = MSG_GOOD;
+		int eof = 0;
+
+		if (send(fd, &c, 1, MSG_NOSIGNAL) == 1)
+			answer = await_recorder(fd, ms, &eof);
+		close(fd);
+		/* Closed means it is exiting: reap it rather than leave a zombie. */
+		if (eof)
+			waitpid(pid, 0, 0);
+	}
+	if (answer == 0) {
+		char num[16];
+
+		snprintf(num, sizeof num, "%u", ms);
+		log_warn("the recorder did not answer within ", num,
+			 " ms; the login goes on");
+	}
+	run(argv + 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *m;
+
+	log_prog = "checkpw-roam";
+	if ((m = getenv(MARKER)))
+		after_auth(argv, m);
+	if (argc < 3)
+		usage();
+	before_auth(argc, argv);
+	return 111;
+}

@@ -1,0 +1,165 @@
+/* roamdir.c: the roam directory, its writers' lock, and dead writers' temps. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomicfile.h"
+#include "roamdir.h"
+
+int
+roamdir_open(const char *dir, struct fail *f)
+{
+	int fd;
+
+	if (!dir || !*dir) {
+		FAIL(f, 111, "ROAM_DIR is empty");
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		FAILSYS(f, "unable to open directory ", dir);
+	return fd;
+}
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * flock(LOCK_EX) for at most ms milliseconds. A repeating timer interrupts
+ * the wait, so a signal that arrives before flock() blocks is not lost.
+ */
+static int
+lock_bounded(int fd, unsigned ms)
+{
+	struct sigaction sa, old;
+	struct itimerval it, oldit;
+	long long deadline;
+	int r, saved;
+
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno != EWOULDBLOCK)
+		return -1;
+	if (ms == 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	deadline = now_ms() + ms;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	memset(&it, 0, sizeof it);
+	it.it_value.tv_sec = ms / 1000;
+	it.it_value.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	it.it_interval.tv_usec = 10000;
+	setitimer(ITIMER_REAL, &it, &oldit);
+	for (;;) {
+		r = flock(fd, LOCK_EX);
+		if (r == 0 || errno != EINTR)
+			break;
+		if (now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			break;
+		}
+	}
+	saved = errno;
+	memset(&it, 0, sizeof it);
+	setitimer(ITIMER_REAL, &it, 0);
+	sigaction(SIGALRM, &old, 0);
+	errno = saved;
+	return r;
+}
+
+/* Removes temp files left by writers killed while holding the lock. */
+static void
+sweep(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+
+	if (fd == -1 || !(d = fdopendir(fd))) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (atomicfile_is_temp(de->d_name, ROAM_LIST) ||
+		    atomicfile_is_temp(de->d_name, ROAM_CDB))
+			unlinkat(dirfd, de->d_name, 0);
+	closedir(d);
+}
+
+/*
+ * Opens (creating it 0600, owned like the directory) and locks the lock
+ * file; returns its descriptor. 0600 keeps other local users from taking
+ * the lock and stalling every writer.
+ */
+int
+roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f)
+{
+	struct stat st, dst;
+	int fd;
+
+	fd = openat(dirfd, ROAM_LOCK,
+		    O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT) {
+		fd = openat(dirfd, ROAM_LOCK,
+			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+				O_NONBLOCK | O_CLOEXEC,
+			    0600);
+		if (fd != -1 && fstat(dirfd, &dst) == 0 &&
+		    fchown(fd, dst.st_uid, dst.st_gid) == -1 &&
+		    errno != EPERM) {
+			FAILSYS(f, "unable to set owner of ", dir, "/",
+				ROAM_LOCK);
+			close(fd);
+			return -1;
+		}
+		if (fd == -1 && errno == EEXIST)
+			fd = openat(dirfd, ROAM_LOCK,
+				    O_RDWR | O_NOFOLLOW | O_NONBLOCK |
+					O_CLOEXEC);
+	}
+	if (fd == -1) {
+		FAILSYS(f, "unable to open ", dir, "/", ROAM_LOCK);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		FAIL(f, 111, "unable to lock ", dir, "/", ROAM_LOCK,
+		     ": not a regular file");
+		close(fd);
+		return -1;
+	}
+	if (lock_bounded(fd, ms) == -1) {
+		if (errno == ETIMEDOUT)
+			FAIL(f, 111, "unable to lock ", dir, "/", ROAM_LOCK,
+			     ": timed out");
+		else
+			FAILSYS(f, "unable to lock ", dir, "/", ROAM_LOCK);
+		close(fd);
+		return -1;
+	}
+	sweep(dirfd);
+	return fd;
+}

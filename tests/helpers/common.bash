@@ -1,0 +1,114 @@
+# Shared set-up for the bats files: a fresh ROAM_DIR, the built binaries,
+# and helpers that drive them as qmail-popup and tcpserver do.
+# shellcheck shell=bash
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+HELPERS=$TOP/tests/helpers
+CHECKPW_ROAM=$TOP/checkpw-roam
+CLEAROPENSMTP=$TOP/clearopensmtp
+FAKE_CHECKPW=$HELPERS/fake-checkpassword
+
+load_libs() {
+	load '/usr/lib/bats/bats-support/load'
+	load '/usr/lib/bats/bats-assert/load'
+	load '/usr/lib/bats/bats-file/load'
+}
+
+common_setup() {
+	load_libs
+	ROAM_DIR=$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/roam.XXXXXX")
+	chmod 755 "$ROAM_DIR"
+	export ROAM_DIR
+	unset TCPREMOTEIP TCP6REMOTEIP AUTHORIZED CREDENTIALS_LOOKUP SERVICE \
+		ROAM_RELAY_ENV ROAM_WAIT_MS ROAM_MINUTES CHECKPW_ROAM_CHANNEL
+	PIDS=()
+}
+
+common_teardown() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+}
+
+# login IP [PASSWORD [PROG...]]: one POP3 login through the chain, with
+# the credentials on fd 3 as qmail-popup passes them. The session program
+# defaults to printing "session ok". Sets $status and $output (bats run).
+login() {
+	local ip=$1 pass=${2:-good}
+	shift 2 2>/dev/null || shift $#
+	[ $# -gt 0 ] || set -- sh -c 'echo session ok'
+	run env TCPREMOTEIP="$ip" "$CHECKPW_ROAM" "$FAKE_CHECKPW" "$@" \
+		3< <(printf 'user\0%s\0<1.2@host>\0' "$pass")
+}
+
+# decision IP: what tcpserver -x would do for a client at IP, by the real
+# tcprulescheck against tcp.smtp.cdb.
+decision() {
+	TCPREMOTEIP=$1 tcprulescheck "$ROAM_DIR/tcp.smtp.cdb"
+}
+
+# relay_open IP: succeeds when the cdb sets RELAYCLIENT for IP.
+relay_open() {
+	decision "$1" | grep -q '^set environment variable RELAYCLIENT='
+}
+
+# list_ips: the addresses in open-smtp, one per line.
+list_ips() {
+	[ -f "$ROAM_DIR/open-smtp" ] || return 0
+	cut -f1 "$ROAM_DIR/open-smtp" | sed 's/:\(allow\|deny\).*//'
+}
+
+# list_ts IP: the timestamp recorded for IP.
+list_ts() {
+	awk -F '\t' -v ip="$1" 'index($1, ip ":") == 1 { print $2 }' \
+		"$ROAM_DIR/open-smtp"
+}
+
+# tcprules_of FILE...: the cdb real tcprules makes of the files' lines
+# (each file's lines cut at the first TAB), written to $BATS_TEST_TMPDIR/ref.cdb.
+tcprules_of() {
+	cat "$@" | cut -f1 |
+		tcprules "$BATS_TEST_TMPDIR/ref.cdb" "$BATS_TEST_TMPDIR/ref.tmp"
+}
+
+inode() {
+	stat -c %i "$1"
+}
+
+# free_port: a loopback TCP port no one listens on now.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		if ! (exec 2>/dev/null; : </dev/tcp/127.0.0.1/"$p"); then
+			echo "$p"
+			return 0
+		fi
+	done
+}
+
+# start_server VAR HOST PORT PROG...: tcpserver in the background; its PID
+# goes in PIDS (stopped by common_teardown) and in VAR. Waits until ready.
+start_server() {
+	local var=$1 host=$2 port=$3 i
+	shift 3
+	tcpserver -R -H "$host" "$port" "$@" 2>>"$BATS_TEST_TMPDIR/server.log" &
+	PIDS+=($!)
+	printf -v "$var" '%s' "$!"
+	for i in $(seq 1 100); do
+		if (exec 2>/dev/null; : </dev/tcp/"$host"/"$port"); then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "server on $host:$port did not start" >&2
+	return 1
+}
+
+# smtp_probe SRCIP PORT: connects from SRCIP to an SMTP-side tcpserver -x
+# started with probe_env as its program, and prints what it set.
+smtp_probe() {
+	tcpclient -i "$1" -R -H 127.0.0.1 "$2" sh -c 'cat <&6'
+}
