@@ -86,7 +86,10 @@ select_drops(struct openlist *l, const struct options *o, uint64_t now,
 			log_warn(ip, " is not open");
 			return 0;
 		}
-		l->e[k].dropped = 1;
+		if (o->dry)
+			print_entry(&l->e[k], now, maxage);
+		else
+			l->e[k].dropped = 1;
 		return 1;
 	}
 	for (i = 0; i < l->n; i++) {
@@ -186,7 +189,7 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc || o.list + o.dry > 1 || (o.close_ip && o.list))
+	if (optind != argc || (o.list && (o.dry || o.force || o.close_ip)))
 		usage();
 	o.dir = getenv("ROAM_DIR");
 	if (!o.dir)

@@ -16,6 +16,12 @@ load_libs() {
 
 common_setup() {
 	load_libs
+	# The session runs as nobody when the tests run as root: let it reach
+	# the test's files, and give it SCRATCH to write in.
+	chmod 755 "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" "$BATS_TEST_TMPDIR" 2>/dev/null || :
+	SCRATCH=$BATS_TEST_TMPDIR/scratch
+	mkdir -p "$SCRATCH"
+	chmod 1777 "$SCRATCH"
 	ROAM_DIR=$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/roam.XXXXXX")
 	chmod 755 "$ROAM_DIR"
 	export ROAM_DIR

@@ -1,0 +1,31 @@
+#!/usr/bin/env bats
+# The pure parsers and formatters, through the C unit test program.
+
+load helpers/common
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+@test "client addresses are parsed strictly and printed as tcpserver prints them" {
+	run "$TOP/tests/unit/unit" ip
+	assert_success
+	refute_output --partial 'not ok'
+}
+
+@test "rules lines give the records tcprules gives" {
+	run "$TOP/tests/unit/unit" rules
+	assert_success
+	refute_output --partial 'not ok'
+}
+
+@test "open-smtp lines are parsed as vpopmail writes them, bad ones refused" {
+	run "$TOP/tests/unit/unit" openlist
+	assert_success
+	refute_output --partial 'not ok'
+}
+
+@test "logged text is made printable and capped" {
+	run "$TOP/tests/unit/unit" log
+	assert_success
+	refute_output --partial 'not ok'
+}

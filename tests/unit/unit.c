@@ -1,0 +1,257 @@
+/* unit.c: unit tests of the pure parsers and formatters; prints TAP. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ip.h"
+#include "log.h"
+#include "openlist.h"
+#include "rules.h"
+
+static int failed, count;
+
+static void
+check(int ok, const char *what, const char *detail)
+{
+	char safe[600];
+
+	if (detail) {
+		size_t i;
+
+		snprintf(safe, sizeof safe, "%s", detail);
+		for (i = 0; safe[i]; i++)
+			if ((unsigned char)safe[i] < ' ')
+				safe[i] = ' ';
+		detail = safe;
+	}
+	count++;
+	if (!ok)
+		failed++;
+	printf("%s %d - %s%s%s\n", ok ? "ok" : "not ok", count, what,
+	       detail ? ": " : "", detail ? detail : "");
+}
+
+/* input, expected canonical form ("" = refused) */
+static const char *const ips[][2] = {
+	{"127.0.0.1", "127.0.0.1"},
+	{"0.0.0.0", "0.0.0.0"},
+	{"255.255.255.255", "255.255.255.255"},
+	{"::ffff:127.0.0.33", "127.0.0.33"},
+	{"::FFFF:7f00:21", "127.0.0.33"},
+	{"0:0:0:0:0:ffff:1.2.3.4", "1.2.3.4"},
+	/* The forms Debian's IPv6 tcpserver printed for these clients. */
+	{"1:0:0:2:0:0:0:3", "1:0:0:2::3"},
+	{"2001:db8:0:1:2:3:4:5", "2001:db8::1:2:3:4:5"},
+	{"1:0:0:2:3:0:0:4", "1::2:3:0:0:4"},
+	{"2001:DB8::0001", "2001:db8::1"},
+	{"1:2:3:4:5:6:7:0", "1:2:3:4:5:6:7::"},
+	{"0:0:0:0:0:0:0:5", "::5"},
+	{"::1.2.3.4", "::102:304"},
+	{"1:2:3:4:5:6:0:0", "1:2:3:4:5:6::"},
+	{"::", "::"},
+	{"::1", "::1"},
+	{"fe80::1", "fe80::1"},
+	{"2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"},
+	{"1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"},
+	{"", ""},
+	{" 127.0.0.1", ""},
+	{"127.0.0.1 ", ""},
+	{"127.0.0.1\n", ""},
+	{"127.0.0", ""},
+	{"127.1", ""},
+	{"127.0.0.1.", ""},
+	{"127.0.0.256", ""},
+	{"127.0.0.01", ""},
+	{"0127.0.0.1", ""},
+	{"0x7f.0.0.1", ""},
+	{"1.2.3.4:allow", ""},
+	{"1.2.3.4-5", ""},
+	{"fe80::1%eth0", ""},
+	{"[::1]", ""},
+	{"::1:", ""},
+	{"1:2:3:4:5:6:7:8:9", ""},
+	{"12345::1", ""},
+	{"g::1", ""},
+	{"::ffff:1.2.3.04", ""},
+	{"\"1.2.3.4\"", ""},
+	{"1.2.3.4,RELAYCLIENT=\"\"", ""},
+	{"=host", ""},
+	{"ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.2555", ""},
+};
+
+static void
+test_ip(void)
+{
+	char out[IP_FMTLEN], msg[200];
+	size_t i, n;
+
+	for (i = 0; i < sizeof ips / sizeof ips[0]; i++) {
+		n = ip_canonical(out, ips[i][0], strlen(ips[i][0]));
+		if (!n)
+			out[0] = '\0';
+		snprintf(msg, sizeof msg, "[%s] -> [%s], want [%s]", ips[i][0],
+			 out, ips[i][1]);
+		check(strcmp(out, ips[i][1]) == 0 && n == strlen(out),
+		      "ip_canonical", msg);
+	}
+	check(!ip_canonical(out, "1.2.3.4\0x", 9), "ip_canonical",
+	      "an embedded NUL is refused");
+}
+
+struct rec {
+	char buf[4096];
+	size_t n;
+	int count;
+};
+
+/* Records each emitted record as "key=>data|" with NUL shown as '0'. */
+static int
+collect(void *ctx, const char *k, size_t kl, const char *d, size_t dl)
+{
+	struct rec *r = ctx;
+	size_t i;
+
+	r->count++;
+	memcpy(r->buf + r->n, k, kl);
+	r->n += kl;
+	memcpy(r->buf + r->n, "=>", 2);
+	r->n += 2;
+	for (i = 0; i < dl; i++)
+		r->buf[r->n++] = d[i] ? d[i] : '0';
+	r->buf[r->n++] = '|';
+	r->buf[r->n] = '\0';
+	return 0;
+}
+
+static const struct {
+	const char *line;
+	int result;
+	const char *records;
+} rules[] = {
+	{"1.2.3.4:deny\n", RULES_OK, "1.2.3.4=>D0|"},
+	{"1.2.3.4:allow\n", RULES_OK, "1.2.3.4=>|"},
+	{"1.2.3.4:allow,A=\"x\",B=/y:z/  \t\n", RULES_OK,
+	 "1.2.3.4=>+A=x0+B=y:z0|"},
+	{"1.2.3.5-7:allow", RULES_OK, "1.2.3.5=>|1.2.3.6=>|1.2.3.7=>|"},
+	{"1.2.3.-1:allow", RULES_OK, "1.2.3.0=>|1.2.3.1=>|"},
+	{"1.2.3.254-999:deny", RULES_OK, "1.2.3.254=>D0|1.2.3.255=>D0|"},
+	{"1.2.3.300-400:allow", RULES_OK, ""},
+	{"10.1-2.:allow", RULES_OK, "10.1.=>|10.2.=>|"},
+	{"=a-b:allow", RULES_OK, "=a-b=>|"},
+	{"x@1.2.3.4-5:allow", RULES_OK, "x@1.2.3.4-5=>|"},
+	{":allow", RULES_OK, "=>|"},
+	{"::1:allow", RULES_OK, "::1=>|"},
+	{"2001:db8::5:deny,X='a:allow'", RULES_OK, "2001:db8::5=>D0+X=a:allow0|"},
+	{" 1.2.3.4:allow", RULES_OK, " 1.2.3.4=>|"},
+	{"# 1.2.3.4:allow", RULES_SKIP, ""},
+	{"\n", RULES_SKIP, ""},
+	{"   \t\n", RULES_SKIP, ""},
+	{"no colon here", RULES_SKIP, ""},
+	{"1.2.3.4:permit", RULES_BAD, ""},
+	{"1.2.3.4:allowx", RULES_BAD, ""},
+	{"1.2.3.4:allow,X", RULES_BAD, ""},
+	{"1.2.3.4:allow,X=", RULES_BAD, ""},
+	{"1.2.3.4:allow,X=\"open", RULES_BAD, ""},
+	{"1.2.3.4:allow\r\n", RULES_BAD, ""},
+	{"1.2.3.x-5:allow", RULES_BAD, ""},
+	{"2001:db8::1-5:allow", RULES_BAD, ""},
+	{"a:b", RULES_BAD, ""},
+};
+
+static void
+test_rules(void)
+{
+	char msg[5000];
+	size_t i;
+
+	for (i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+		struct rec r = {{0}, 0, 0};
+		int got = rules_parse_line(rules[i].line, strlen(rules[i].line),
+					   collect, &r);
+
+		snprintf(msg, sizeof msg, "[%s] -> %d [%s], want %d [%s]",
+			 rules[i].line, got, r.buf, rules[i].result,
+			 rules[i].records);
+		check(got == rules[i].result &&
+			  strcmp(r.buf, rules[i].records) == 0,
+		      "rules_parse_line", msg);
+	}
+}
+
+static const struct {
+	const char *line;
+	int result;
+	const char *ip;
+} lines[] = {
+	{"1.2.3.4:allow,RELAYCLIENT=\"\",RBLSMTPD=\"\"\t1700000000", 1,
+	 "1.2.3.4"},
+	{"::ffff:1.2.3.4:allow,RELAYCLIENT=\"\"\t1700000000", 1, "1.2.3.4"},
+	{"2001:DB8:0:0:1::1:allow,RELAYCLIENT=\"\"\t1", 1, "2001:db8::1:0:0:1"},
+	{"", 0, ""},
+	{"1.2.3.4:allow,RELAYCLIENT=\"\"", -1, ""},
+	{"1.2.3.4:allow,RELAYCLIENT=\"\"\t", -1, ""},
+	{"1.2.3.4:allow,RELAYCLIENT=\"\"\t17x", -1, ""},
+	{"1.2.3.4:allow,RELAYCLIENT=\"\"\t12345678901234567890", -1, ""},
+	{"1.2.3.4:allow,RELAYCLIENT=\"\"\t1700000000\r", -1, ""},
+	{"1.2.3.:allow,RELAYCLIENT=\"\"\t1700000000", -1, ""},
+	{"1.2.3.4-9:allow,RELAYCLIENT=\"\"\t1700000000", -1, ""},
+	{":allow,RELAYCLIENT=\"\"\t1700000000", -1, ""},
+	{"=host:allow\t1700000000", -1, ""},
+	{"1.2.3.4:allow,RELAYCLIENT\t1700000000", -1, ""},
+	{"# 1.2.3.4:allow\t1700000000", -1, ""},
+};
+
+static void
+test_openlist(void)
+{
+	struct openentry e;
+	char msg[300];
+	size_t i;
+
+	for (i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		int got = openlist_parse_line(lines[i].line,
+					      strlen(lines[i].line), &e);
+
+		snprintf(msg, sizeof msg, "[%s] -> %d [%s], want %d [%s]",
+			 lines[i].line, got, e.ip, lines[i].result,
+			 lines[i].ip);
+		check(got == lines[i].result && strcmp(e.ip, lines[i].ip) == 0,
+		      "openlist_parse_line", msg);
+	}
+}
+
+static void
+test_sanitize(void)
+{
+	char out[LOG_SAFE];
+
+	log_sanitize(out, sizeof out, "a\nb\"c\x01", 6);
+	check(strcmp(out, "\"a\\x0ab\\x22c\\x01\"") == 0, "log_sanitize",
+	      out);
+	{
+		char big[1000];
+
+		memset(big, 'x', sizeof big);
+		log_sanitize(out, sizeof out, big, sizeof big);
+		check(strlen(out) < sizeof out &&
+			  strcmp(out + strlen(out) - 4, "\"...") == 0,
+		      "log_sanitize caps long text", 0);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *only = argc > 1 ? argv[1] : "";
+
+	if (!*only || !strcmp(only, "ip"))
+		test_ip();
+	if (!*only || !strcmp(only, "rules"))
+		test_rules();
+	if (!*only || !strcmp(only, "openlist"))
+		test_openlist();
+	if (!*only || !strcmp(only, "log"))
+		test_sanitize();
+	printf("1..%d\n", count);
+	return failed ? 1 : 0;
+}
