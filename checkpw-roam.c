@@ -20,7 +20,6 @@
 #include "openlist.h"
 #include "rebuild.h"
 #include "roamdir.h"
-#include "rules.h"
 
 #ifndef ROAM_DIR_DEFAULT
 #define ROAM_DIR_DEFAULT "/var/qmail/roam"
@@ -45,13 +44,6 @@ struct config {
 	char *rule; /* "allow,..." */
 	unsigned waitms;
 };
-
-static int
-no_emit(void *ctx, const char *k, size_t kl, const char *d, size_t dl)
-{
-	(void)ctx, (void)k, (void)kl, (void)d, (void)dl;
-	return 0;
-}
 
 static void
 warn_value(const char *what, const char *value, const char *why)
@@ -98,7 +90,6 @@ static int
 configure(struct config *cf)
 {
 	const char *ipvar = "TCPREMOTEIP", *ip, *env, *s;
-	char probe[IP_FMTLEN + 8];
 	size_t n;
 
 	if (is_set("AUTHORIZED") || is_set("CREDENTIALS_LOOKUP"))
@@ -134,21 +125,18 @@ configure(struct config *cf)
 	}
 	memcpy(cf->rule, "allow,", 6);
 	memcpy(cf->rule + 6, env, n + 1);
-	/* The rule must parse as tcprules would parse it in the list. */
-	snprintf(probe, sizeof probe, "%s:", cf->ip);
+	/* The line we would write must read back as a good entry. */
 	{
-		size_t pl = strlen(probe), rl = n + 6;
-		char *line = malloc(pl + rl);
-		int ok = line && !memchr(env, '\t', n) && !memchr(env, '\n', n);
+		struct openentry e;
+		size_t iplen = strlen(cf->ip), len = iplen + 1 + n + 6 + 2;
+		char *line = malloc(len + 1);
+		int ok = 0;
 
-		if (ok) {
-			memcpy(line, probe, pl);
-			memcpy(line + pl, cf->rule, rl);
-			ok = rules_parse_line(line, pl + rl, no_emit, 0) ==
-				 RULES_OK &&
-			     line[pl + rl - 1] != ' ';
+		if (line) {
+			snprintf(line, len + 1, "%s:%s\t0", cf->ip, cf->rule);
+			ok = openlist_parse_line(line, len, &e) == 1;
+			free(line);
 		}
-		free(line);
 		if (!ok) {
 			warn_value("ROAM_RELAY_ENV", env,
 				   "not NAME=\"value\",... as tcprules takes");

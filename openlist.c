@@ -22,7 +22,8 @@ no_emit(void *ctx, const char *k, size_t kl, const char *d, size_t dl)
 /*
  * One line without its newline. Returns 1 for an entry, 0 for an empty
  * line, -1 for anything else: no TAB, a timestamp that is not 1 to 19
- * digits, an address that is not one IP, or a rule tcprules rejects.
+ * digits, a control byte, an address that is not one IP, or a rule
+ * tcprules rejects.
  */
 int
 openlist_parse_line(const char *line, size_t len, struct openentry *e)
@@ -46,6 +47,10 @@ openlist_parse_line(const char *line, size_t len, struct openentry *e)
 			return -1;
 		ts = ts * 10 + (uint64_t)(line[i] - '0');
 	}
+	/* vpopmail never writes control bytes: one there means corruption. */
+	for (i = 0; i < cut; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			return -1;
 	colon = rules_split(line, cut);
 	if (colon == cut || !ip_canonical(e->ip, line, colon)) {
 		e->ip[0] = '\0';

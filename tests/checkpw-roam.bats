@@ -164,7 +164,7 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 
 @test "a bad ROAM_RELAY_ENV is refused with a warning and the login goes on" {
 	for bad in 'RELAYCLIENT' 'RELAYCLIENT="' 'RELAYCLIENT=' 'RELAYCLIENT=""X' \
-		$'RELAYCLIENT=""\tX=""' $'RELAYCLIENT="\n"' 'RELAYCLIENT="" '; do
+		$'RELAYCLIENT=""\tX=""' $'RELAYCLIENT="\n"' $'RELAYCLIENT="\r"'; do
 		ROAM_RELAY_ENV=$bad login 127.0.0.5 good
 		assert_success
 		assert_line 'session ok'

@@ -199,6 +199,8 @@ static const struct {
 	{"=host:allow\t1700000000", -1, ""},
 	{"1.2.3.4:allow,RELAYCLIENT\t1700000000", -1, ""},
 	{"# 1.2.3.4:allow\t1700000000", -1, ""},
+	{"1.2.3.4:allow,RELAYCLIENT=\"\x01\"\t1700000000", -1, ""},
+	{"1.2.3.4:allow,RELAYCLIENT=\"\x7f\"\t1700000000", -1, ""},
 };
 
 static void

@@ -1,0 +1,176 @@
+#!/usr/bin/env bats
+# The open-smtp file: vpopmail's files read as they are, bad lines kept
+# out of the rules but never destroyed, and files replaced safely.
+
+load helpers/common
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+# vpopmail_line IP TS: a line exactly as vpopmail's writer makes it.
+vpopmail_line() {
+	printf '%s:allow,RELAYCLIENT="",RBLSMTPD=""\t%s\n' "$1" "$2"
+}
+
+@test "an existing vpopmail open-smtp is taken as it is, old lines kept byte for byte" {
+	{
+		vpopmail_line 10.1.1.1 1700000000
+		vpopmail_line 10.1.1.2 1700000100
+	} >"$ROAM_DIR/open-smtp"
+	cp "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/old"
+	login 127.0.0.5 good
+	assert_success
+	head -n 2 "$ROAM_DIR/open-smtp" | cmp - "$BATS_TEST_TMPDIR/old"
+	relay_open 10.1.1.1
+	relay_open 127.0.0.5
+	tcprules_of "$ROAM_DIR/open-smtp"
+	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/ref.cdb"
+}
+
+@test "malformed lines are reported with their numbers, kept, and never become rules" {
+	{
+		vpopmail_line 10.1.1.1 1700000000
+		printf 'garbage\n'
+		printf '10.2.2.2:allow,RELAYCLIENT=""\n'
+		printf '10.3.3.3:allow,RELAYCLIENT=""\tsoon\n'
+		printf '10.4.4.:allow,RELAYCLIENT=""\t1700000000\n'
+		printf '=host:allow,RELAYCLIENT=""\t1700000000\n'
+		printf '10.5.5.5:allow,RELAYCLIENT\t1700000000\n'
+		printf '10.6.6.6-9:allow,RELAYCLIENT=""\t1700000000\n'
+	} >"$ROAM_DIR/open-smtp"
+	cp "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/old"
+	login 127.0.0.5 good
+	assert_success
+	assert_line 'session ok'
+	for n in 2 3 4 5 6 7 8; do
+		assert_line --partial "checkpw-roam: warning: open-smtp line $n: keeping malformed line out of the rules: "
+	done
+	[ "$(grep -c 'malformed line' <<<"$output")" -eq 7 ]
+	head -n 8 "$ROAM_DIR/open-smtp" | cmp - "$BATS_TEST_TMPDIR/old"
+	for ip in 10.2.2.2 10.3.3.3 10.4.4.4 10.5.5.5 10.6.6.6 10.6.6.7; do
+		! relay_open "$ip"
+	done
+	relay_open 10.1.1.1
+	relay_open 127.0.0.5
+	run "$CLEAROPENSMTP" -m 1
+	assert_success
+	assert_output --partial 'clearopensmtp: warning: open-smtp line 2:'
+	run list_ips
+	assert_line '127.0.0.5'
+	refute_line '10.1.1.1'
+	assert_line 'garbage'
+}
+
+@test "a repeated address is merged: first place, newest timestamp" {
+	{
+		vpopmail_line 10.1.1.1 1700000000
+		vpopmail_line 10.1.1.2 1700000000
+		vpopmail_line 10.1.1.1 1800000000
+	} >"$ROAM_DIR/open-smtp"
+	login 127.0.0.5 good
+	run list_ips
+	assert_output $'10.1.1.1\n10.1.1.2\n127.0.0.5'
+	[ "$(list_ts 10.1.1.1)" = 1800000000 ]
+}
+
+@test "an address written in another form (::ffff:, upper case) is recognised and rewritten canonically" {
+	{
+		vpopmail_line ::ffff:127.0.0.5 1700000000
+		vpopmail_line 2001:DB8:0:0:0:0:0:1 1700000000
+	} >"$ROAM_DIR/open-smtp"
+	login 127.0.0.5 good
+	assert_success
+	run list_ips
+	assert_output $'127.0.0.5\n2001:db8::1'
+	[ "$(list_ts 127.0.0.5)" -gt 1700000000 ]
+}
+
+@test "a NUL byte or a huge line in the list is kept out of the rules and not lost" {
+	{
+		printf '10.9.9.9:allow,RELAYCLIENT="\0"\t1700000000\n'
+		head -c 1048576 /dev/zero | tr '\0' 'x'
+		printf '\n'
+		vpopmail_line 10.1.1.1 1700000000
+	} >"$ROAM_DIR/open-smtp"
+	cp "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/old"
+	login 127.0.0.5 good
+	assert_success
+	assert_line 'session ok'
+	assert_line --partial 'open-smtp line 1: keeping malformed line'
+	assert_line --partial 'open-smtp line 2: keeping malformed line out of the rules: "xxx'
+	head -n 3 "$ROAM_DIR/open-smtp" | cmp - "$BATS_TEST_TMPDIR/old"
+	! relay_open 10.9.9.9
+	relay_open 10.1.1.1
+}
+
+@test "a list that is a symbolic link is refused and its target left alone" {
+	vpopmail_line 10.1.1.1 1700000000 >"$BATS_TEST_TMPDIR/elsewhere"
+	cp "$BATS_TEST_TMPDIR/elsewhere" "$BATS_TEST_TMPDIR/copy"
+	ln -s "$BATS_TEST_TMPDIR/elsewhere" "$ROAM_DIR/open-smtp"
+	login 127.0.0.5 good
+	assert_success
+	assert_line 'session ok'
+	assert_line 'checkpw-roam: warning: unable to open the relay for 127.0.0.5: refusing to read open-smtp: it is a symbolic link'
+	[ -L "$ROAM_DIR/open-smtp" ]
+	cmp "$BATS_TEST_TMPDIR/elsewhere" "$BATS_TEST_TMPDIR/copy"
+}
+
+@test "a list that is a directory or a FIFO is refused without hanging the login" {
+	mkdir "$ROAM_DIR/open-smtp"
+	login 127.0.0.5 good
+	assert_success
+	assert_line --partial 'refusing to read open-smtp: not a regular file'
+	rmdir "$ROAM_DIR/open-smtp"
+	mkfifo "$ROAM_DIR/open-smtp"
+	ROAM_WAIT_MS=5000 timeout 10 true
+	ROAM_WAIT_MS=5000 login 127.0.0.5 good
+	assert_success
+	assert_line --partial 'refusing to read open-smtp: not a regular file'
+	[ -p "$ROAM_DIR/open-smtp" ]
+}
+
+@test "a tcp.smtp that is a FIFO is refused without hanging" {
+	mkfifo "$ROAM_DIR/tcp.smtp"
+	run timeout 10 "$CLEAROPENSMTP" -f
+	assert_failure 111
+	assert_output 'clearopensmtp: fatal: unable to rebuild tcp.smtp.cdb: unable to read tcp.smtp: not a regular file'
+}
+
+@test "replacements keep the owner and mode of the files they replace" {
+	[ "$(id -u)" = 0 ] || skip "needs root to chown"
+	vpopmail_line 10.1.1.1 1700000000 >"$ROAM_DIR/open-smtp"
+	"$CLEAROPENSMTP" -f
+	chown nobody:nogroup "$ROAM_DIR/open-smtp"
+	chmod 640 "$ROAM_DIR/open-smtp"
+	chown 1234:5678 "$ROAM_DIR/tcp.smtp.cdb"
+	chmod 604 "$ROAM_DIR/tcp.smtp.cdb"
+	ino=$(inode "$ROAM_DIR/tcp.smtp.cdb")
+	login 127.0.0.5 good
+	assert_success
+	[ "$(inode "$ROAM_DIR/tcp.smtp.cdb")" != "$ino" ]
+	run stat -c '%U:%G %a' "$ROAM_DIR/open-smtp"
+	assert_output 'nobody:nogroup 640'
+	run stat -c '%u:%g %a' "$ROAM_DIR/tcp.smtp.cdb"
+	assert_output '1234:5678 604'
+}
+
+@test "new files take the directory's owner; the lock is private (0600)" {
+	[ "$(id -u)" = 0 ] || skip "needs root to chown"
+	chown nobody:nogroup "$ROAM_DIR"
+	login 127.0.0.5 good
+	assert_success
+	run stat -c '%U:%G %a' "$ROAM_DIR/open-smtp" "$ROAM_DIR/tcp.smtp.cdb" "$ROAM_DIR/open-smtp.lock"
+	assert_output $'nobody:nogroup 644\nnobody:nogroup 644\nnobody:nogroup 600'
+}
+
+@test "temp files left by a killed writer are removed by the next one, others' files are not" {
+	touch "$ROAM_DIR/open-smtp.tmp.99999" "$ROAM_DIR/tcp.smtp.cdb.tmp.12345" \
+		"$ROAM_DIR/tcp.smtp.tmp.4242" "$ROAM_DIR/open-smtp.tmp.x1" "$BATS_TEST_TMPDIR/target"
+	ln -s "$BATS_TEST_TMPDIR/target" "$ROAM_DIR/tcp.smtp.cdb.tmp.777"
+	login 127.0.0.5 good
+	assert_success
+	run ls -A "$ROAM_DIR"
+	assert_output $'open-smtp\nopen-smtp.lock\nopen-smtp.tmp.x1\ntcp.smtp.cdb\ntcp.smtp.tmp.4242'
+	assert_file_exist "$BATS_TEST_TMPDIR/target"
+	relay_open 127.0.0.5
+}
