@@ -57,7 +57,16 @@ uninstall:
 demo: all
 	tests/demo
 
+SRCS = $(PROGS:=.c) $(COMMON:.o=.c) tests/unit/unit.c
+lint:
+	clang-format --dry-run --Werror $(SRCS) *.h
+	cppcheck --error-exitcode=1 --enable=warning,performance,portability \
+		--std=c11 --quiet --suppress=missingIncludeSystem -D_GNU_SOURCE $(SRCS)
+	clang-tidy --quiet $(SRCS) -- -std=c11 -D_GNU_SOURCE -I. $(CDB_CFLAGS)
+	shellcheck tests/run tests/install-deps tests/helpers/fake-checkpassword \
+		tests/helpers/probe-env conf-examples/*-run .ci/run
+
 clean:
 	rm -f *.o $(PROGS) tests/unit/unit
 
-.PHONY: all check install uninstall clean demo
+.PHONY: all check install uninstall clean demo lint

@@ -44,10 +44,9 @@ atomicfile_open(struct atomicfile *a, int dirfd, const char *name,
 	gid = st.st_gid;
 	snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%ld", name, (long)getpid());
 	for (int tries = 0; a->fd == -1; tries++) {
-		a->fd = openat(dirfd, a->tmp,
-			       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				   O_CLOEXEC,
-			       0600);
+		a->fd = openat(
+		    dirfd, a->tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (a->fd == -1 && (errno != EEXIST || tries ||
 				    unlinkat(dirfd, a->tmp, 0) == -1)) {
 			FAILSYS(f, "unable to create ", a->tmp);
@@ -145,7 +144,7 @@ atomicfile_is_temp(const char *entry, const char *name)
 	size_t n = strlen(name);
 	const char *p;
 
-	if (strncmp(entry, name, n) != 0 || strncmp(entry + n, ".tmp.", 5))
+	if (strncmp(entry, name, n) != 0 || strncmp(entry + n, ".tmp.", 5) != 0)
 		return 0;
 	p = entry + n + 5;
 	if (!*p)

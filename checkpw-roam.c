@@ -1,4 +1,5 @@
-/* checkpw-roam.c: the checkpassword link that opens the relay after a good login. */
+/* checkpw-roam.c: the checkpassword link that opens the relay after a good
+ * login. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -170,8 +171,8 @@ record(const struct config *cf)
 				r = rebuild_has(dirfd, cf->ip)
 					? 0
 					: rebuild(dirfd, &l, &f);
-		} else if (openlist_add(&l, cf->ip, cf->rule,
-					strlen(cf->rule), now) == -1) {
+		} else if (openlist_add(&l, cf->ip, cf->rule, strlen(cf->rule),
+					now) == -1) {
 			FAILSYS(&f, "unable to record ", cf->ip);
 		} else if (openlist_write(&l, dirfd, &f) == 0 &&
 			   rebuild(dirfd, &l, &f) == 0) {
@@ -337,9 +338,11 @@ parse_marker(const char *m, int *fd, pid_t *pid, unsigned *ms)
 	char buf[64], *a, *b;
 	unsigned ufd, upid;
 
-	if (strlen(m) >= sizeof buf)
+	size_t len = strlen(m);
+
+	if (len >= sizeof buf)
 		return 0;
-	strcpy(buf, m);
+	memcpy(buf, m, len + 1);
 	if (!(a = strchr(buf, ',')) || !(b = strchr(a + 1, ',')))
 		return 0;
 	*a++ = '\0';
@@ -360,6 +363,7 @@ is_channel(int fd)
 	struct sockaddr_storage sa;
 	socklen_t len = sizeof sa;
 
+	memset(&sa, 0, sizeof sa);
 	if (fd < CHANNEL_MIN_FD || fstat(fd, &st) == -1 ||
 	    !S_ISSOCK(st.st_mode))
 		return 0;
@@ -439,7 +443,8 @@ after_auth(char **argv, const char *m)
 		if (send(fd, &c, 1, MSG_NOSIGNAL) == 1)
 			answer = await_recorder(fd, ms, &eof);
 		close(fd);
-		/* Closed means it is exiting: reap it rather than leave a zombie. */
+		/* Closed means it is exiting: reap it rather than leave a
+		 * zombie. */
 		if (eof)
 			waitpid(pid, 0, 0);
 	}

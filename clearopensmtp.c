@@ -1,4 +1,5 @@
-/* clearopensmtp.c: expires, lists and closes open relay entries; rebuilds the cdb. */
+/* clearopensmtp.c: expires, lists and closes open relay entries; rebuilds the
+ * cdb. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,8 +142,8 @@ run(const struct options *o)
 		drops = select_drops(&l, o, now, maxage);
 		if (!o->dry && (drops || o->force)) {
 			if (rebuild(dirfd, &l, &f) == -1)
-				log_fatal(f.code, "unable to rebuild ", ROAM_CDB,
-					  ": ", f.msg);
+				log_fatal(f.code, "unable to rebuild ",
+					  ROAM_CDB, ": ", f.msg);
 			if (drops && openlist_write(&l, dirfd, &f) == -1)
 				log_fatal(f.code, f.msg);
 		}

@@ -23,9 +23,10 @@ ip4_fmt(char *out, size_t size, const unsigned char ip[4])
 size_t
 ip6_fmt(char out[IP_FMTLEN], const unsigned char ip[16])
 {
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,	   0,
 						 0, 0, 0, 0, 0xff, 0xff};
-	int best = -1, bestlen = 0, run = -1, k;
+	int best = -1, bestlen = 0, run = -1;
+	size_t k;
 	size_t o = 0;
 
 	if (memcmp(ip, mapped, 12) == 0) {
@@ -36,25 +37,26 @@ ip6_fmt(char out[IP_FMTLEN], const unsigned char ip[16])
 		int zero = k < 8 && ip[2 * k] == 0 && ip[2 * k + 1] == 0;
 
 		if (zero && run < 0)
-			run = k;
+			run = (int)k;
 		if (!zero && run >= 0) {
-			if (k - run > bestlen) {
-				bestlen = k - run;
+			if ((int)k - run > bestlen) {
+				bestlen = (int)k - run;
 				best = run;
 			}
 			run = -1;
 		}
 	}
 	for (k = 0; k < 8; k++) {
-		if (k == best) {
+		if ((int)k == best) {
 			if (k == 0)
 				out[o++] = ':';
 			out[o++] = ':';
-			k += bestlen - 1;
+			k += (size_t)bestlen - 1;
 			continue;
 		}
-		o += (size_t)snprintf(out + o, IP_FMTLEN - o, "%x",
-				      (unsigned)(ip[2 * k] << 8 | ip[2 * k + 1]));
+		o += (size_t)snprintf(
+		    out + o, IP_FMTLEN - o, "%x",
+		    (unsigned)(ip[2 * k] << 8 | ip[2 * k + 1]));
 		if (k < 7)
 			out[o++] = ':';
 	}
@@ -71,7 +73,7 @@ ip6_fmt(char out[IP_FMTLEN], const unsigned char ip[16])
 size_t
 ip_canonical(char out[IP_FMTLEN], const char *s, size_t len)
 {
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,	   0,
 						 0, 0, 0, 0, 0xff, 0xff};
 	char buf[IP_FMTLEN];
 	unsigned char ip[16];

@@ -1,6 +1,5 @@
 /* log.c: one-line messages on stderr, and failures kept for the caller. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,23 +10,7 @@
 
 const char *log_prog = "checkpw-roam";
 
-/* Appends the strings of ap to buf at *pos, truncating at size - 1. */
-static void
-cat_parts(char *buf, size_t size, size_t *pos, va_list ap)
-{
-	const char *s;
-
-	while ((s = va_arg(ap, const char *)) != NULL) {
-		size_t n = strlen(s);
-
-		if (n > size - 1 - *pos)
-			n = size - 1 - *pos;
-		memcpy(buf + *pos, s, n);
-		*pos += n;
-	}
-	buf[*pos] = '\0';
-}
-
+/* Appends s to buf at *pos, truncating at size - 1. */
 static void
 cat_str(char *buf, size_t size, size_t *pos, const char *s)
 {
@@ -41,7 +24,14 @@ cat_str(char *buf, size_t size, size_t *pos, const char *s)
 }
 
 static void
-put_line(const char *level, va_list ap)
+cat_parts(char *buf, size_t size, size_t *pos, const char *const *parts)
+{
+	for (; *parts; parts++)
+		cat_str(buf, size, pos, *parts);
+}
+
+static void
+put_line(const char *level, const char *const *parts)
 {
 	char line[1024];
 	size_t pos = 0;
@@ -51,7 +41,7 @@ put_line(const char *level, va_list ap)
 	cat_str(line, sizeof line - 1, &pos, ": ");
 	cat_str(line, sizeof line - 1, &pos, level);
 	cat_str(line, sizeof line - 1, &pos, ": ");
-	cat_parts(line, sizeof line - 1, &pos, ap);
+	cat_parts(line, sizeof line - 1, &pos, parts);
 	line[pos++] = '\n';
 	/* One write, so concurrent writers never interleave within a line. */
 	(void)allwrite(2, line, pos);
@@ -59,49 +49,37 @@ put_line(const char *level, va_list ap)
 }
 
 void
-log_msg(const char *level, ...)
+log_parts(const char *level, const char *const *parts)
 {
-	va_list ap;
-
-	va_start(ap, level);
-	put_line(level, ap);
-	va_end(ap);
+	put_line(level, parts);
 }
 
 void
-log_die(int code, ...)
+log_die_parts(int code, const char *const *parts)
 {
-	va_list ap;
-
-	va_start(ap, code);
-	put_line("fatal", ap);
-	va_end(ap);
+	put_line("fatal", parts);
 	_exit(code);
 }
 
 void
-fail_set(struct fail *f, int code, ...)
+fail_parts(struct fail *f, int code, const char *const *parts)
 {
-	va_list ap;
 	size_t pos = 0;
 
 	f->code = code;
-	va_start(ap, code);
-	cat_parts(f->msg, sizeof f->msg, &pos, ap);
-	va_end(ap);
+	f->msg[0] = '\0';
+	cat_parts(f->msg, sizeof f->msg, &pos, parts);
 }
 
 void
-fail_setsys(struct fail *f, ...)
+failsys_parts(struct fail *f, const char *const *parts)
 {
-	va_list ap;
 	size_t pos = 0;
 	const char *reason = strerror(errno);
 
 	f->code = 111;
-	va_start(ap, f);
-	cat_parts(f->msg, sizeof f->msg, &pos, ap);
-	va_end(ap);
+	f->msg[0] = '\0';
+	cat_parts(f->msg, sizeof f->msg, &pos, parts);
 	cat_str(f->msg, sizeof f->msg, &pos, ": ");
 	cat_str(f->msg, sizeof f->msg, &pos, reason);
 }

@@ -12,18 +12,20 @@ struct fail {
 	char msg[768];
 };
 
-void log_msg(const char *level, ...);
-void log_die(int code, ...) __attribute__((noreturn));
-void fail_set(struct fail *f, int code, ...);
-void fail_setsys(struct fail *f, ...);
+void log_parts(const char *level, const char *const *parts);
+void log_die_parts(int code, const char *const *parts)
+    __attribute__((noreturn));
+void fail_parts(struct fail *f, int code, const char *const *parts);
+void failsys_parts(struct fail *f, const char *const *parts);
 size_t log_sanitize(char *out, size_t size, const char *in, size_t len);
 
-/* Arguments are strings; the macros add the terminating null pointer. */
-#define log_info(...) log_msg("info", __VA_ARGS__, (const char *)0)
-#define log_warn(...) log_msg("warning", __VA_ARGS__, (const char *)0)
-#define log_fatal(code, ...) log_die(code, __VA_ARGS__, (const char *)0)
-#define FAIL(f, code, ...) fail_set(f, code, __VA_ARGS__, (const char *)0)
-#define FAILSYS(f, ...) fail_setsys(f, __VA_ARGS__, (const char *)0)
+/* The arguments are strings, joined into one line or message. */
+#define LOG_PARTS(...) ((const char *const[]){__VA_ARGS__, (const char *)0})
+#define log_info(...) log_parts("info", LOG_PARTS(__VA_ARGS__))
+#define log_warn(...) log_parts("warning", LOG_PARTS(__VA_ARGS__))
+#define log_fatal(code, ...) log_die_parts(code, LOG_PARTS(__VA_ARGS__))
+#define FAIL(f, code, ...) fail_parts(f, code, LOG_PARTS(__VA_ARGS__))
+#define FAILSYS(f, ...) failsys_parts(f, LOG_PARTS(__VA_ARGS__))
 
 /* Room for a sanitized excerpt of untrusted text, quotes included. */
 #define LOG_SAFE 160

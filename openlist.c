@@ -1,4 +1,5 @@
-/* openlist.c: the open-smtp list: "IP:rule<TAB>epoch" lines, vpopmail's format. */
+/* openlist.c: the open-smtp list: "IP:rule<TAB>epoch" lines, vpopmail's format.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -307,7 +308,8 @@ openlist_write(const struct openlist *l, int dirfd, struct fail *f)
 		atomicfile_write(&a, e->ip, strlen(e->ip));
 		atomicfile_write(&a, ":", 1);
 		atomicfile_write(&a, e->rule, e->rulelen);
-		n = snprintf(ts, sizeof ts, "\t%llu\n", (unsigned long long)e->ts);
+		n = snprintf(ts, sizeof ts, "\t%llu\n",
+			     (unsigned long long)e->ts);
 		atomicfile_write(&a, ts, (size_t)n);
 	}
 	return atomicfile_commit(&a, f);

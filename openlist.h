@@ -1,4 +1,5 @@
-/* openlist.h: the open-smtp list: "IP:rule<TAB>epoch" lines, vpopmail's format. */
+/* openlist.h: the open-smtp list: "IP:rule<TAB>epoch" lines, vpopmail's format.
+ */
 #ifndef OPENLIST_H
 #define OPENLIST_H
 
@@ -12,10 +13,10 @@ struct openentry {
 	char ip[IP_FMTLEN]; /* canonical address; "" for a malformed line */
 	const char *rule;   /* "allow,..." after "IP:", not NUL-terminated */
 	size_t rulelen;
-	uint64_t ts;	    /* seconds since the epoch */
-	const char *raw;    /* a malformed line, kept verbatim */
+	uint64_t ts;	 /* seconds since the epoch */
+	const char *raw; /* a malformed line, kept verbatim */
 	size_t rawlen;
-	int dropped;	    /* left out of the cdb and of the next write */
+	int dropped; /* left out of the cdb and of the next write */
 };
 
 struct openlist {

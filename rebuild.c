@@ -22,7 +22,7 @@ add_record(void *ctx, const char *k, size_t kl, const char *d, size_t dl)
 		return -1;
 	}
 	return cdb_make_add(ctx, k, (unsigned)kl, d, (unsigned)dl) == 0 ? 0
-									 : -1;
+									: -1;
 }
 
 /* Reads a whole regular file; a missing one reads as empty. */
@@ -122,8 +122,8 @@ add_list(struct cdb_make *cm, const struct openlist *l, struct fail *f)
 
 		if (e->dropped || !e->ip[0])
 			continue;
-		if (n > cap) {
-			char *t = realloc(line, n);
+		if (n > cap || !line) {
+			char *t = realloc(line, n + 1);
 
 			if (!t) {
 				FAILSYS(f, "unable to write ", ROAM_CDB);

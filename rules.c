@@ -136,8 +136,8 @@ rules_parse_line(const char *x, size_t len, rules_emit *emit, void *ctx)
 
 	if (len == 0 || x[0] == '#' || x[0] == '\n')
 		return RULES_SKIP;
-	while (len && (x[len - 1] == '\n' || x[len - 1] == ' ' ||
-		       x[len - 1] == '\t'))
+	while (len &&
+	       (x[len - 1] == '\n' || x[len - 1] == ' ' || x[len - 1] == '\t'))
 		len--;
 	if (!memchr(x, ':', len))
 		return RULES_SKIP;
@@ -163,8 +163,8 @@ rules_parse_line(const char *x, size_t len, rules_emit *emit, void *ctx)
 	if (r == RULES_OK) {
 		if (!memchr(a, '=', colon) && !memchr(a, '@', colon) &&
 		    (dash = memchr(a, '-', colon)))
-			r = emit_range(a, colon, (size_t)(dash - a), data,
-				       dlen, emit, ctx);
+			r = emit_range(a, colon, (size_t)(dash - a), data, dlen,
+				       emit, ctx);
 		else if (emit(ctx, a, colon, data, dlen) == -1)
 			r = RULES_SYS;
 	}

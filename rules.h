@@ -8,13 +8,12 @@
 typedef int rules_emit(void *ctx, const char *key, size_t keylen,
 		       const char *data, size_t datalen);
 
-#define RULES_SKIP 0	  /* comment, blank, or no colon: no record */
-#define RULES_OK 1	  /* records emitted */
-#define RULES_BAD (-1)	  /* tcprules would say "unable to parse this line" */
-#define RULES_SYS (-2)	  /* emit failed or out of memory; errno is set */
+#define RULES_SKIP 0   /* comment, blank, or no colon: no record */
+#define RULES_OK 1     /* records emitted */
+#define RULES_BAD (-1) /* tcprules would say "unable to parse this line" */
+#define RULES_SYS (-2) /* emit failed or out of memory; errno is set */
 
-int rules_parse_line(const char *line, size_t len, rules_emit *emit,
-		     void *ctx);
+int rules_parse_line(const char *line, size_t len, rules_emit *emit, void *ctx);
 size_t rules_split(const char *line, size_t len);
 
 #endif
