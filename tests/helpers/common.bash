@@ -100,7 +100,8 @@ free_port() {
 start_server() {
 	local var=$1 host=$2 port=$3 i
 	shift 3
-	tcpserver -R -H "$host" "$port" "$@" 2>>"$BATS_TEST_TMPDIR/server.log" &
+	# fd 3 is bats' own: a server holding it would stall the run.
+	tcpserver -R -H "$host" "$port" "$@" 2>>"$BATS_TEST_TMPDIR/server.log" 3>&- &
 	PIDS+=($!)
 	printf -v "$var" '%s' "$!"
 	for i in $(seq 1 100); do
@@ -116,5 +117,5 @@ start_server() {
 # smtp_probe SRCIP PORT: connects from SRCIP to an SMTP-side tcpserver -x
 # started with probe_env as its program, and prints what it set.
 smtp_probe() {
-	tcpclient -i "$1" -R -H 127.0.0.1 "$2" sh -c 'cat <&6'
+	timeout 10 tcpclient -i "$1" -R -H 127.0.0.1 "$2" sh -c 'cat <&6'
 }

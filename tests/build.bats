@@ -1,0 +1,43 @@
+#!/usr/bin/env bats
+# The build: install and uninstall where asked, manual pages that lint
+# clean, and tinycdb's cdb functions (not skalibs' namesakes) in use.
+
+load helpers/common
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+@test "make install puts the programs and manual pages under DESTDIR and PREFIX; uninstall removes them" {
+	dest=$BATS_TEST_TMPDIR/dest
+	run make -C "$TOP" install DESTDIR="$dest" PREFIX=/opt/roam
+	assert_success
+	assert_file_executable "$dest/opt/roam/bin/checkpw-roam"
+	assert_file_executable "$dest/opt/roam/bin/clearopensmtp"
+	assert_file_exist "$dest/opt/roam/share/man/man8/checkpw-roam.8"
+	assert_file_exist "$dest/opt/roam/share/man/man8/clearopensmtp.8"
+	assert_file_exist "$dest/opt/roam/share/man/man5/open-smtp.5"
+	run make -C "$TOP" uninstall DESTDIR="$dest" PREFIX=/opt/roam
+	assert_success
+	run find "$dest" -type f
+	assert_output ''
+}
+
+@test "the manual pages are valid mdoc" {
+	run mandoc -Tlint -Wwarning "$TOP"/man/checkpw-roam.8 "$TOP"/man/clearopensmtp.8 "$TOP"/man/open-smtp.5
+	assert_success
+	assert_output ''
+}
+
+@test "the programs take cdb_init and cdb_find from tinycdb, linked before skalibs" {
+	for p in "$CHECKPW_ROAM" "$CLEAROPENSMTP"; do
+		run env LD_DEBUG=bindings "$p" -l
+		assert_line --regexp "binding file $p .* to .*libcdb\.so.*: normal symbol .cdb_init'"
+		refute_line --regexp "to .*libskarnet.*symbol .cdb_(init|find)'"
+	done
+}
+
+@test "the build-time ROAMDIR is the default directory" {
+	unset ROAM_DIR
+	run strace -f -e trace=open,openat "$CLEAROPENSMTP" -l
+	assert_line --regexp 'openat\(AT_FDCWD, "/var/qmail/roam", O_RDONLY\|O_CLOEXEC\|O_DIRECTORY\)'
+}
