@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include <skalibs/djbunix.h>
+#include <skalibs/iopause.h>
+#include <skalibs/tai.h>
+#include <skalibs/types.h>
 
 #include "ip.h"
 #include "log.h"
@@ -59,19 +62,7 @@ warn_value(const char *what, const char *value, const char *why)
 static int
 scan_uint(const char *s, unsigned max, unsigned *u)
 {
-	unsigned long v = 0;
-
-	if (!*s)
-		return 0;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return 0;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
-			return 0;
-	}
-	*u = (unsigned)v;
-	return 1;
+	return uint0_scan(s, u) && *u <= max;
 }
 
 static int
@@ -372,15 +363,6 @@ is_channel(int fd)
 	return sa.ss_family == AF_UNIX;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Waits at most ms in all for the recorder's answer and then its end of
  * file. Returns the answer, or 0 if none came; *eof says it closed.
@@ -388,16 +370,18 @@ now_ms(void)
 static char
 await_recorder(int fd, unsigned ms, int *eof)
 {
-	long long deadline = now_ms() + ms;
+	tain deadline;
 	char answer = 0, c;
 
 	*eof = 0;
+	tain_now_set_stopwatch_g();
+	tain_from_millisecs(&deadline, (int)ms);
+	tain_add_g(&deadline, &deadline);
 	for (;;) {
-		struct pollfd p = {fd, POLLIN, 0};
-		long long left = deadline - now_ms();
+		iopause_fd x = {fd, IOPAUSE_READ, 0};
 		ssize_t r;
 
-		if (poll(&p, 1, left > 0 ? (int)left : 0) < 1)
+		if (iopause_g(&x, 1, &deadline) < 1)
 			return answer;
 		r = read(fd, &c, 1);
 		if (r == -1 && errno == EINTR)

@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <skalibs/types.h>
+
 #include "ip.h"
 #include "log.h"
 #include "openlist.h"
@@ -36,19 +38,7 @@ usage(void)
 static int
 scan_minutes(const char *s, unsigned long *u)
 {
-	unsigned long v = 0;
-
-	if (!*s)
-		return 0;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return 0;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > MINUTES_MAX)
-			return 0;
-	}
-	*u = v;
-	return 1;
+	return ulong0_scan(s, u) && *u <= MINUTES_MAX;
 }
 
 static void

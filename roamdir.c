@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <skalibs/tai.h>
+
 #include "atomicfile.h"
 #include "roamdir.h"
 
@@ -34,15 +36,6 @@ on_alarm(int sig)
 	(void)sig;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * flock(LOCK_EX) for at most ms milliseconds. A repeating timer interrupts
  * the wait, so a signal that arrives before flock() blocks is not lost.
@@ -52,7 +45,7 @@ lock_bounded(int fd, unsigned ms)
 {
 	struct sigaction sa, old;
 	struct itimerval it, oldit;
-	long long deadline;
+	tain deadline;
 	int r, saved;
 
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
@@ -63,7 +56,9 @@ lock_bounded(int fd, unsigned ms)
 		errno = ETIMEDOUT;
 		return -1;
 	}
-	deadline = now_ms() + ms;
+	tain_now_set_stopwatch_g();
+	tain_from_millisecs(&deadline, (int)ms);
+	tain_add_g(&deadline, &deadline);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_alarm;
 	sigemptyset(&sa.sa_mask);
@@ -77,7 +72,8 @@ lock_bounded(int fd, unsigned ms)
 		r = flock(fd, LOCK_EX);
 		if (r == 0 || errno != EINTR)
 			break;
-		if (now_ms() >= deadline) {
+		tain_now_g();
+		if (!tain_less(&STAMP, &deadline)) {
 			errno = ETIMEDOUT;
 			break;
 		}
