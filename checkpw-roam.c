@@ -192,6 +192,8 @@ recorder(int chan, const struct config *cf)
 	char c = 0, answer;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* Past a file size limit, fail the write and report it; do not die. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (poll(&p, 1, AUTH_WAIT_MS) != 1)
 		_exit(0);
 	if (read(chan, &c, 1) != 1 || c != MSG_GOOD)
@@ -405,7 +407,7 @@ after_auth(char **argv, const char *m)
 	char mcopy[64], answer = 0, safe[LOG_SAFE];
 	unsigned ms;
 	pid_t pid;
-	int fd;
+	int fd, eof = 0;
 
 	snprintf(mcopy, sizeof mcopy, "%s", m);
 	unsetenv(MARKER);
@@ -420,25 +422,24 @@ after_auth(char **argv, const char *m)
 		log_warn("ignoring " MARKER ": no recorder channel there");
 		run(argv + 1);
 	}
-	{
-		char c = MSG_GOOD;
-		int eof = 0;
-
-		if (send(fd, &c, 1, MSG_NOSIGNAL) == 1)
-			answer = await_recorder(fd, ms, &eof);
-		close(fd);
-		/* Closed means it is exiting: reap it rather than leave a
-		 * zombie. */
-		if (eof)
-			waitpid(pid, 0, 0);
-	}
-	if (answer == 0) {
+	if (send(fd, &(char){MSG_GOOD}, 1, MSG_NOSIGNAL) == 1)
+		answer = await_recorder(fd, ms, &eof);
+	else
+		eof = 1; /* it is gone already */
+	close(fd);
+	if (answer == 0 && eof) {
+		log_warn("the recorder ended without answering; the login "
+			 "goes on");
+	} else if (answer == 0) {
 		char num[16];
 
 		snprintf(num, sizeof num, "%u", ms);
 		log_warn("the recorder did not answer within ", num,
 			 " ms; the login goes on");
 	}
+	/* At end of file it is exiting: reap it rather than leave a zombie. */
+	if (eof)
+		waitpid(pid, 0, 0);
 	run(argv + 1);
 }
 

@@ -1,5 +1,6 @@
 /* clearopensmtp.c: expires, lists and closes open relay entries; rebuilds the
  * cdb. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,8 @@ main(int argc, char **argv)
 	int c;
 
 	log_prog = "clearopensmtp";
+	/* Past a file size limit, fail the write and report it; do not die. */
+	signal(SIGXFSZ, SIG_IGN);
 	memset(&o, 0, sizeof o);
 	o.minutes = MINUTES_DEFAULT;
 	if ((s = getenv("ROAM_MINUTES")) && *s && !scan_minutes(s, &o.minutes))
