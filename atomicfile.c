@@ -29,6 +29,7 @@ atomicfile_open(struct atomicfile *a, int dirfd, const char *name,
 	a->fd = -1;
 	a->n = 0;
 	a->err = 0;
+	a->nosync = 0;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISREG(st.st_mode)) {
 			FAIL(f, 111, "refusing to replace ", name,
@@ -53,9 +54,14 @@ atomicfile_open(struct atomicfile *a, int dirfd, const char *name,
 			return -1;
 		}
 	}
+	/*
+	 * Only root can give a file away; another writer (the owner of the
+	 * directory, say) keeps its own ids where the kernel refuses.
+	 */
 	if (fstat(a->fd, &cur) == -1 ||
 	    ((cur.st_uid != uid || cur.st_gid != gid) &&
-	     fchown(a->fd, uid, gid) == -1) ||
+	     fchown(a->fd, uid, gid) == -1 &&
+	     (errno != EPERM || geteuid() == 0)) ||
 	    fchmod(a->fd, mode) == -1) {
 		FAILSYS(f, "unable to set owner and mode of ", a->tmp);
 		atomicfile_abort(a);
@@ -101,7 +107,7 @@ atomicfile_commit(struct atomicfile *a, struct fail *f)
 		return -1;
 	}
 	a->fd = -1;
-	if (fsync(fd) == -1) {
+	if (!a->nosync && fsync(fd) == -1) {
 		FAILSYS(f, "unable to write ", a->tmp);
 		close(fd);
 		unlinkat(a->dirfd, a->tmp, 0);
@@ -117,7 +123,7 @@ atomicfile_commit(struct atomicfile *a, struct fail *f)
 		unlinkat(a->dirfd, a->tmp, 0);
 		return -1;
 	}
-	if (fsync(a->dirfd) == -1 && errno != EINVAL) {
+	if (!a->nosync && fsync(a->dirfd) == -1 && errno != EINVAL) {
 		FAILSYS(f, "unable to sync the directory of ", a->name);
 		return -1;
 	}

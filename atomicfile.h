@@ -14,6 +14,7 @@ struct atomicfile {
 	char buf[16384];
 	size_t n;
 	int err;
+	int nosync; /* for files derived from others: no fsync */
 };
 
 int atomicfile_open(struct atomicfile *a, int dirfd, const char *name,

@@ -24,6 +24,7 @@
 #include "openlist.h"
 #include "rebuild.h"
 #include "roamdir.h"
+#include "update.h"
 
 #ifndef ROAM_DIR_DEFAULT
 #define ROAM_DIR_DEFAULT "/var/qmail/roam"
@@ -138,40 +139,37 @@ configure(struct config *cf)
 	return 1;
 }
 
-/* Locks, refreshes or adds the address, and rebuilds the cdb if needed. */
+/*
+ * Records the address. A known one is refreshed in place and the cdb
+ * left alone, unless the cdb lacks it (an earlier rebuild failed). A new
+ * one goes in the journal first, so that whoever holds the lock adds it
+ * with the others waiting, in one rebuild.
+ */
 static int
 record(const struct config *cf)
 {
+	struct openentry me = {
+	    {0}, cf->rule, strlen(cf->rule), (uint64_t)time(0), 0, 0};
+	struct plan plan = {&me, 1, me.ts, 0, 0, 0, 0, 1};
+	struct outcome o;
 	struct fail f;
-	struct openlist l;
-	int dirfd, lockfd, r = -1;
-	long i;
-	uint64_t now = (uint64_t)time(0);
+	int dirfd, lockfd, refreshed, r = -1;
 
+	memcpy(me.ip, cf->ip, sizeof me.ip);
 	if ((dirfd = roamdir_open(cf->dir, &f)) == -1)
 		goto out;
+	if (!openlist_indexed(dirfd, me.ip))
+		(void)openlist_journal_add(dirfd, &me, &f);
 	if ((lockfd = roamdir_lock(dirfd, cf->dir, ROAM_LOCK_MS, &f)) == -1) {
 		close(dirfd);
 		goto out;
 	}
-	if (openlist_read(&l, dirfd, &f) == 0) {
-		i = openlist_find(&l, cf->ip);
-		if (i >= 0) {
-			l.e[i].ts = now;
-			if (openlist_write(&l, dirfd, &f) == 0)
-				r = rebuild_has(dirfd, cf->ip)
-					? 0
-					: rebuild(dirfd, &l, &f);
-		} else if (openlist_add(&l, cf->ip, cf->rule, strlen(cf->rule),
-					now) == -1) {
-			FAILSYS(&f, "unable to record ", cf->ip);
-		} else if (openlist_write(&l, dirfd, &f) == 0 &&
-			   rebuild(dirfd, &l, &f) == 0) {
-			log_info("relay opened for ", cf->ip);
-			r = 0;
-		}
-		openlist_free(&l);
-	}
+	refreshed = openlist_refresh(dirfd, me.ip, me.ts);
+	plan.force = !rebuild_has(dirfd, me.ip); /* a rebuild failed before */
+	if (refreshed && !plan.force)
+		r = 0;
+	else
+		r = update(dirfd, &plan, &o, &f);
 	close(lockfd);
 	close(dirfd);
 out:

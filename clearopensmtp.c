@@ -12,8 +12,8 @@
 #include "ip.h"
 #include "log.h"
 #include "openlist.h"
-#include "rebuild.h"
 #include "roamdir.h"
+#include "update.h"
 
 #ifndef ROAM_DIR_DEFAULT
 #define ROAM_DIR_DEFAULT "/var/qmail/roam"
@@ -61,89 +61,72 @@ print_entry(const struct openentry *e, uint64_t now, uint64_t maxage)
 	       (unsigned long long)left);
 }
 
-/* Marks what goes: one address, or every entry older than maxage. */
-static size_t
-select_drops(struct openlist *l, const struct options *o, uint64_t now,
-	     uint64_t maxage)
-{
-	size_t i, n = 0;
-
-	if (o->close_ip) {
-		char ip[IP_FMTLEN];
-		long k;
-
-		if (!ip_canonical(ip, o->close_ip, strlen(o->close_ip)))
-			bad_value("address", o->close_ip);
-		if ((k = openlist_find(l, ip)) < 0) {
-			log_warn(ip, " is not open");
-			return 0;
-		}
-		if (o->dry)
-			print_entry(&l->e[k], now, maxage);
-		else
-			l->e[k].dropped = 1;
-		return 1;
-	}
-	for (i = 0; i < l->n; i++) {
-		struct openentry *e = &l->e[i];
-
-		if (e->ip[0] && now > e->ts && now - e->ts > maxage) {
-			e->dropped = !o->dry;
-			n++;
-			if (o->dry)
-				print_entry(e, now, maxage);
-		}
-	}
-	return n;
-}
-
+/* -l, -n: read the list and print; no lock, no change. */
 static void
-list_entries(const struct openlist *l, uint64_t now, uint64_t maxage)
+show(int dirfd, const struct options *o, const char *drop, uint64_t now,
+     uint64_t maxage)
 {
-	size_t i;
+	struct openlist_cursor c = {0};
+	struct openentry e;
+	struct fail f;
+	char *text;
+	int r;
 
-	for (i = 0; i < l->n; i++)
-		if (l->e[i].ip[0])
-			print_entry(&l->e[i], now, maxage);
+	if (roamdir_read(dirfd, ROAM_LIST, 0, &text, &c.len, &f) == -1)
+		log_fatal(f.code, f.msg);
+	c.text = text;
+	while ((r = openlist_next(&c, &e)) != 0) {
+		if (r < 0)
+			openlist_warn_bad(ROAM_LIST, &e, c.lineno);
+		else if (o->list || (drop && strcmp(e.ip, drop) == 0) ||
+			 (!drop && now > e.ts && now - e.ts > maxage))
+			print_entry(&e, now, maxage);
+	}
+	free(text);
 }
 
 /*
- * Removals rebuild the cdb before the list is written: if either step
- * fails, the entry is still listed and the next run tries again.
+ * Expiry and -d drop entries; -f rebuilds anyway. The journal of
+ * addresses waiting to be added is merged on the way.
  */
 static void
 run(const struct options *o)
 {
+	struct plan plan = {0};
+	struct outcome out;
 	struct fail f;
-	struct openlist l;
-	int dirfd, lockfd = -1;
+	char ip[IP_FMTLEN];
+	const char *drop = 0;
+	int dirfd, lockfd;
 	uint64_t now = (uint64_t)time(0), maxage = o->minutes * 60;
-	size_t drops;
 
+	if (o->close_ip) {
+		if (!ip_canonical(ip, o->close_ip, strlen(o->close_ip)))
+			bad_value("address", o->close_ip);
+		drop = ip;
+	}
 	if ((dirfd = roamdir_open(o->dir, &f)) == -1)
 		log_fatal(f.code, f.msg);
-	if (!o->list && !o->dry &&
-	    (lockfd = roamdir_lock(dirfd, o->dir, ROAM_LOCK_MS, &f)) == -1)
-		log_fatal(f.code, f.msg);
-	if (openlist_read(&l, dirfd, &f) == -1)
-		log_fatal(f.code, f.msg);
-	if (o->list) {
-		list_entries(&l, now, maxage);
+	if (o->list || o->dry) {
+		show(dirfd, o, drop, now, maxage);
 	} else {
-		drops = select_drops(&l, o, now, maxage);
-		if (!o->dry && (drops || o->force)) {
-			if (rebuild(dirfd, &l, &f) == -1)
-				log_fatal(f.code, "unable to rebuild ",
-					  ROAM_CDB, ": ", f.msg);
-			if (drops && openlist_write(&l, dirfd, &f) == -1)
-				log_fatal(f.code, f.msg);
-		}
+		lockfd = roamdir_lock(dirfd, o->dir, ROAM_LOCK_MS, &f);
+		if (lockfd == -1)
+			log_fatal(f.code, f.msg);
+		plan.merge = 1;
+		plan.now = now;
+		plan.expire = !drop;
+		plan.maxage = maxage;
+		plan.drop = drop;
+		plan.force = o->force;
+		if (update(dirfd, &plan, &out, &f) == -1)
+			log_fatal(f.code, f.msg);
+		if (drop && !out.found)
+			log_warn(drop, " is not open");
+		close(lockfd);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		log_fatal(111, "unable to write to standard output");
-	openlist_free(&l);
-	if (lockfd != -1)
-		close(lockfd);
 	close(dirfd);
 }
 

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomicfile.h"
 #include "openlist.h"
 #include "roamdir.h"
 #include "rules.h"
@@ -41,9 +40,12 @@ openlist_parse_line(const char *line, size_t len, struct openentry *e)
 	if (!(tab = memchr(line, '\t', len)))
 		return -1;
 	cut = (size_t)(tab - line);
-	if (len - cut - 1 == 0 || len - cut - 1 > 19)
+	/* vpopmail before 5.0 wrote "<TAB><SPACE>epoch"; its atoi skips it. */
+	for (i = cut + 1; i < len && line[i] == ' '; i++)
+		;
+	if (len - i == 0 || len - i > 19)
 		return -1;
-	for (i = cut + 1; i < len; i++) {
+	for (; i < len; i++) {
 		if (line[i] < '0' || line[i] > '9')
 			return -1;
 		ts = ts * 10 + (uint64_t)(line[i] - '0');
@@ -64,262 +66,331 @@ openlist_parse_line(const char *line, size_t len, struct openentry *e)
 	e->rule = line + colon + 1;
 	e->rulelen = cut - colon - 1;
 	e->ts = ts;
-	e->raw = 0;
-	e->rawlen = 0;
 	return 1;
 }
 
-static size_t
-hash(const char *s)
-{
-	size_t h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
-static int
-reindex(struct openlist *l)
-{
-	size_t want = 64, i;
-
-	while (want < 2 * l->n + 2)
-		want *= 2;
-	free(l->slot);
-	if (!(l->slot = calloc(want, sizeof *l->slot)))
-		return -1;
-	l->nslot = want;
-	for (i = 0; i < l->n; i++) {
-		size_t h;
-
-		if (!l->e[i].ip[0])
-			continue;
-		h = hash(l->e[i].ip) & (want - 1);
-		while (l->slot[h])
-			h = (h + 1) & (want - 1);
-		l->slot[h] = i + 1;
-	}
-	return 0;
-}
-
-long
-openlist_find(const struct openlist *l, const char *ip)
-{
-	size_t h;
-
-	if (!l->nslot)
-		return -1;
-	for (h = hash(ip) & (l->nslot - 1); l->slot[h];
-	     h = (h + 1) & (l->nslot - 1))
-		if (strcmp(l->e[l->slot[h] - 1].ip, ip) == 0)
-			return (long)(l->slot[h] - 1);
-	return -1;
-}
-
-/* Puts the entry just appended into the index, growing it as needed. */
-static int
-index_last(struct openlist *l)
-{
-	size_t h;
-
-	if (2 * l->n + 2 > l->nslot)
-		return reindex(l);
-	h = hash(l->e[l->n - 1].ip) & (l->nslot - 1);
-	while (l->slot[h])
-		h = (h + 1) & (l->nslot - 1);
-	l->slot[h] = l->n;
-	return 0;
-}
-
-static struct openentry *
-grow(struct openlist *l)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct openentry *e = realloc(l->e, cap * sizeof *e);
-
-		if (!e)
-			return 0;
-		l->e = e;
-		l->cap = cap;
-	}
-	return &l->e[l->n];
-}
-
+/* The next non-empty line: 1 for an entry, -1 for a malformed line, 0 at
+ * the end. */
 int
-openlist_add(struct openlist *l, const char *ip, const char *rule,
-	     size_t rulelen, uint64_t ts)
+openlist_next(struct openlist_cursor *c, struct openentry *e)
 {
-	struct openentry *e = grow(l);
-
-	if (!e)
-		return -1;
-	memset(e, 0, sizeof *e);
-	snprintf(e->ip, sizeof e->ip, "%s", ip);
-	e->rule = rule;
-	e->rulelen = rulelen;
-	e->ts = ts;
-	l->n++;
-	return index_last(l);
-}
-
-/*
- * Takes ownership of text. Malformed lines are reported once each and kept
- * for the next write; a repeated address keeps its first place and its
- * newest timestamp.
- */
-int
-openlist_load(struct openlist *l, char *text, size_t len)
-{
-	size_t pos = 0, lineno = 0;
-
-	memset(l, 0, sizeof *l);
-	l->text = text;
-	if (reindex(l) == -1)
-		return -1;
-	while (pos < len) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - text) : len;
-		struct openentry e, *slot;
-		long dup;
+	while (c->pos < c->len) {
+		const char *line = c->text + c->pos;
+		const char *nl = memchr(line, '\n', c->len - c->pos);
+		size_t n = nl ? (size_t)(nl - line) : c->len - c->pos;
 		int r;
 
-		lineno++;
-		r = openlist_parse_line(text + pos, end - pos, &e);
-		pos = end + 1;
-		if (r == 0)
-			continue;
-		if (r == 1 && (dup = openlist_find(l, e.ip)) >= 0) {
-			if (e.ts > l->e[dup].ts)
-				l->e[dup].ts = e.ts;
-			continue;
-		}
-		if (r < 0) {
-			char num[24], safe[LOG_SAFE];
-
-			snprintf(num, sizeof num, "%zu", lineno);
-			log_sanitize(safe, sizeof safe, e.raw, e.rawlen);
-			log_warn(ROAM_LIST, " line ", num,
-				 ": keeping malformed line out of the rules: ",
-				 safe);
-			l->bad++;
-		}
-		if (!(slot = grow(l)))
-			return -1;
-		*slot = e;
-		l->n++;
-		if (r == 1 && index_last(l) == -1)
-			return -1;
+		c->pos += n + 1;
+		c->lineno++;
+		r = openlist_parse_line(line, n, e);
+		if (r != 0)
+			return r;
 	}
 	return 0;
-}
-
-/* Reads the list; a missing file is an empty list. */
-int
-openlist_read(struct openlist *l, int dirfd, struct fail *f)
-{
-	struct stat st;
-	char *text = 0;
-	size_t len = 0, cap = 0;
-	int fd;
-
-	memset(l, 0, sizeof *l);
-	fd = openat(dirfd, ROAM_LIST,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1 && errno == ENOENT) {
-		if (openlist_load(l, 0, 0) == 0)
-			return 0;
-		FAILSYS(f, "unable to read ", ROAM_LIST);
-		return -1;
-	}
-	if (fd == -1) {
-		if (errno == ELOOP)
-			FAIL(f, 111, "refusing to read ", ROAM_LIST,
-			     ": it is a symbolic link");
-		else
-			FAILSYS(f, "unable to open ", ROAM_LIST);
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		FAIL(f, 111, "refusing to read ", ROAM_LIST,
-		     ": not a regular file");
-		close(fd);
-		return -1;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (len == cap) {
-			size_t ncap = cap ? 2 * cap : (size_t)st.st_size + 4096;
-			char *t = realloc(text, ncap);
-
-			if (!t) {
-				FAILSYS(f, "unable to read ", ROAM_LIST);
-				goto fail;
-			}
-			text = t;
-			cap = ncap;
-		}
-		r = read(fd, text + len, cap - len);
-		if (r == 0)
-			break;
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			FAILSYS(f, "unable to read ", ROAM_LIST);
-			goto fail;
-		}
-		len += (size_t)r;
-	}
-	close(fd);
-	if (openlist_load(l, text, len) == -1) {
-		FAILSYS(f, "unable to read ", ROAM_LIST);
-		openlist_free(l);
-		return -1;
-	}
-	return 0;
-fail:
-	close(fd);
-	free(text);
-	return -1;
-}
-
-int
-openlist_write(const struct openlist *l, int dirfd, struct fail *f)
-{
-	struct atomicfile a;
-	size_t i;
-
-	if (atomicfile_open(&a, dirfd, ROAM_LIST, 0644, f) == -1)
-		return -1;
-	for (i = 0; i < l->n; i++) {
-		const struct openentry *e = &l->e[i];
-		char ts[24];
-		int n;
-
-		if (e->dropped)
-			continue;
-		if (!e->ip[0]) {
-			atomicfile_write(&a, e->raw, e->rawlen);
-			atomicfile_write(&a, "\n", 1);
-			continue;
-		}
-		atomicfile_write(&a, e->ip, strlen(e->ip));
-		atomicfile_write(&a, ":", 1);
-		atomicfile_write(&a, e->rule, e->rulelen);
-		n = snprintf(ts, sizeof ts, "\t%llu\n",
-			     (unsigned long long)e->ts);
-		atomicfile_write(&a, ts, (size_t)n);
-	}
-	return atomicfile_commit(&a, f);
 }
 
 void
-openlist_free(struct openlist *l)
+openlist_warn_bad(const char *name, const struct openentry *e, size_t lineno)
 {
-	free(l->text);
-	free(l->e);
-	free(l->slot);
-	memset(l, 0, sizeof *l);
+	char num[24], safe[LOG_SAFE];
+
+	snprintf(num, sizeof num, "%zu", lineno);
+	log_sanitize(safe, sizeof safe, e->raw, e->rawlen);
+	log_warn(name, " line ", num,
+		 ": keeping malformed line out of the rules: ", safe);
+}
+
+/*
+ * The index: tinycdb records from each address to the offset and length
+ * of its line, and one record INDEX_STAMP naming the list it describes
+ * (device, inode, size). It is derived data: a stale or damaged index is
+ * detected and the list is read instead, so it is written without fsync.
+ */
+#define INDEX_STAMP "#list"
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int
+openlist_writer_open(struct openlist_writer *w, int dirfd, struct fail *f)
+{
+	w->off = 0;
+	if (atomicfile_open(&w->list, dirfd, ROAM_LIST, 0644, f) == -1)
+		return -1;
+	if (atomicfile_open(&w->index, dirfd, ROAM_INDEX, 0644, f) == -1) {
+		atomicfile_abort(&w->list);
+		return -1;
+	}
+	w->index.nosync = 1;
+	if (cdb_make_start(&w->im, w->index.fd) == -1) {
+		FAILSYS(f, "unable to write ", w->index.tmp);
+		atomicfile_abort(&w->index);
+		atomicfile_abort(&w->list);
+		return -1;
+	}
+	return 0;
+}
+
+/* Appends a line; a good entry is written in canonical form. */
+void
+openlist_writer_add(struct openlist_writer *w, const struct openentry *e)
+{
+	unsigned char val[16];
+	char ts[24];
+	size_t len;
+
+	if (!e->ip[0]) {
+		atomicfile_write(&w->list, e->raw, e->rawlen);
+		atomicfile_write(&w->list, "\n", 1);
+		w->off += e->rawlen + 1;
+		return;
+	}
+	len = strlen(e->ip);
+	atomicfile_write(&w->list, e->ip, len);
+	atomicfile_write(&w->list, ":", 1);
+	atomicfile_write(&w->list, e->rule, e->rulelen);
+	len += 1 + e->rulelen;
+	len += (size_t)snprintf(ts, sizeof ts, "\t%llu",
+				(unsigned long long)e->ts);
+	atomicfile_write(&w->list, ts, strlen(ts));
+	atomicfile_write(&w->list, "\n", 1);
+	put64(val, w->off);
+	put64(val + 8, len);
+	if (cdb_make_add(&w->im, e->ip, (unsigned)strlen(e->ip), val,
+			 sizeof val) == -1 &&
+	    !w->index.err)
+		w->index.err = errno;
+	w->off += len + 1;
+}
+
+/* The list is committed first; a failed index only costs speed. */
+int
+openlist_writer_commit(struct openlist_writer *w, struct fail *f)
+{
+	unsigned char stamp[24];
+	struct stat st;
+	struct fail ignored;
+
+	if (fstat(w->list.fd, &st) == -1) {
+		FAILSYS(f, "unable to write ", w->list.tmp);
+		openlist_writer_abort(w);
+		return -1;
+	}
+	put64(stamp, (uint64_t)st.st_dev);
+	put64(stamp + 8, (uint64_t)st.st_ino);
+	put64(stamp + 16, w->off);
+	if (atomicfile_commit(&w->list, f) == -1) {
+		(void)cdb_make_finish(&w->im);
+		atomicfile_abort(&w->index);
+		return -1;
+	}
+	if (cdb_make_add(&w->im, INDEX_STAMP, sizeof INDEX_STAMP - 1, stamp,
+			 sizeof stamp) == -1 ||
+	    cdb_make_finish(&w->im) == -1) {
+		atomicfile_abort(&w->index);
+		return 0;
+	}
+	(void)atomicfile_commit(&w->index, &ignored);
+	return 0;
+}
+
+void
+openlist_writer_abort(struct openlist_writer *w)
+{
+	(void)cdb_make_finish(&w->im);
+	atomicfile_abort(&w->index);
+	atomicfile_abort(&w->list);
+}
+
+/*
+ * Finds ip's line through the index, checked against the list it names
+ * and against the line itself. Returns the list's descriptor (opened with
+ * flags) and the line's place, or -1 when the index cannot say.
+ */
+static int
+locate(int dirfd, const char *ip, int flags, uint64_t *off, uint64_t *len,
+       struct openentry *e, char *line, size_t linesize)
+{
+	unsigned char stamp[24], val[16];
+	struct stat st;
+	struct cdb c;
+	int ifd, lfd = -1, ok = 0;
+
+	ifd = openat(dirfd, ROAM_INDEX, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (ifd == -1)
+		return -1;
+	if (cdb_init(&c, ifd) == 0) {
+		ok = cdb_find(&c, INDEX_STAMP, sizeof INDEX_STAMP - 1) > 0 &&
+		     cdb_datalen(&c) == sizeof stamp &&
+		     cdb_read(&c, stamp, sizeof stamp, cdb_datapos(&c)) == 0 &&
+		     cdb_find(&c, ip, (unsigned)strlen(ip)) > 0 &&
+		     cdb_datalen(&c) == sizeof val &&
+		     cdb_read(&c, val, sizeof val, cdb_datapos(&c)) == 0;
+		cdb_free(&c);
+	}
+	close(ifd);
+	if (!ok)
+		return -1;
+	*off = get64(val);
+	*len = get64(val + 8);
+	if (*len >= linesize)
+		return -1;
+	lfd = openat(dirfd, ROAM_LIST, flags | O_NOFOLLOW | O_CLOEXEC);
+	if (lfd == -1)
+		return -1;
+	if (fstat(lfd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_dev != get64(stamp) ||
+	    (uint64_t)st.st_ino != get64(stamp + 8) ||
+	    (uint64_t)st.st_size != get64(stamp + 16) ||
+	    pread(lfd, line, *len, (off_t)*off) != (ssize_t)*len ||
+	    openlist_parse_line(line, *len, e) != 1 || strcmp(e->ip, ip) != 0) {
+		close(lfd);
+		return -1;
+	}
+	return lfd;
+}
+
+/* Whether the index shows ip in the list; reads only, takes no lock. */
+int
+openlist_indexed(int dirfd, const char *ip)
+{
+	struct openentry e;
+	char line[1024];
+	uint64_t off, len;
+	int fd = locate(dirfd, ip, O_RDONLY, &off, &len, &e, line, sizeof line);
+
+	if (fd == -1)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+/*
+ * Under the lock: rewrites ip's timestamp in place when the new one has
+ * as many digits (true from 2001 to 2286). Returns 1 if done, 0 if the
+ * caller must rewrite the list. A crash can only leave the old digits, the
+ * new ones, or (across a sector) a mix: a timestamp in between.
+ */
+int
+openlist_refresh(int dirfd, const char *ip, uint64_t ts)
+{
+	struct openentry e;
+	char line[1024], digits[24];
+	uint64_t off, len, tspos;
+	int fd, n, r = 0;
+
+	fd = locate(dirfd, ip, O_RDWR, &off, &len, &e, line, sizeof line);
+	if (fd == -1)
+		return 0;
+	n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)ts);
+	tspos = (uint64_t)(memchr(line, '\t', len) - (void *)line) + 1;
+	if ((uint64_t)n == len - tspos &&
+	    pwrite(fd, digits, (size_t)n, (off_t)(off + tspos)) == n)
+		r = 1;
+	close(fd);
+	return r;
+}
+
+/*
+ * The journal: a line appended (one write, O_APPEND) by each recorder of
+ * a new address before it waits for the lock, so that whoever holds the
+ * lock adds them all in one rebuild. Each recorder still checks, under the
+ * lock, that its own address made it in.
+ */
+int
+openlist_journal_add(int dirfd, const struct openentry *e, struct fail *f)
+{
+	char buf[IP_FMTLEN + 4096 + 32];
+	struct stat dst;
+	int fd, n;
+
+	if (e->rulelen > 4096) {
+		FAIL(f, 111, "rule too long");
+		return -1;
+	}
+	n = snprintf(buf, sizeof buf, "%s:%.*s\t%llu\n", e->ip, (int)e->rulelen,
+		     e->rule, (unsigned long long)e->ts);
+	fd = openat(dirfd, ROAM_JOURNAL,
+		    O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT) {
+		fd = openat(dirfd, ROAM_JOURNAL,
+			    O_WRONLY | O_APPEND | O_CREAT | O_EXCL |
+				O_NOFOLLOW | O_CLOEXEC,
+			    0600);
+		if (fd != -1 && fstat(dirfd, &dst) == 0)
+			(void)!fchown(fd, dst.st_uid, dst.st_gid);
+		if (fd == -1 && errno == EEXIST)
+			fd = openat(dirfd, ROAM_JOURNAL,
+				    O_WRONLY | O_APPEND | O_NOFOLLOW |
+					O_NONBLOCK | O_CLOEXEC);
+	}
+	if (fd == -1) {
+		FAILSYS(f, "unable to open ", ROAM_JOURNAL);
+		return -1;
+	}
+	if (write(fd, buf, (size_t)n) != n) {
+		FAILSYS(f, "unable to write ", ROAM_JOURNAL);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * Under the lock: moves the journal aside (unless a failed merge left one
+ * there), makes that durable, and reads it. Appends that race with the
+ * move are lost to this merge only: their recorders merge themselves.
+ */
+int
+openlist_journal_take(int dirfd, char **text, size_t *len, int *taken,
+		      struct fail *f)
+{
+	int fd;
+
+	*taken = 0;
+	*text = 0;
+	*len = 0;
+	/* Never over a merge that failed: that one goes first. */
+	if (renameat2(dirfd, ROAM_JOURNAL, dirfd, ROAM_MERGING,
+		      RENAME_NOREPLACE) == -1 &&
+	    errno != ENOENT && errno != EEXIST) {
+		FAILSYS(f, "unable to rename ", ROAM_JOURNAL);
+		return -1;
+	}
+	fd = openat(dirfd, ROAM_MERGING, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		FAILSYS(f, "unable to open ", ROAM_MERGING);
+		return -1;
+	}
+	if (fsync(fd) == -1) {
+		FAILSYS(f, "unable to sync ", ROAM_MERGING);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	*taken = 1;
+	return roamdir_read(dirfd, ROAM_MERGING, 0, text, len, f);
+}
+
+void
+openlist_journal_done(int dirfd)
+{
+	unlinkat(dirfd, ROAM_MERGING, 0);
 }

@@ -1,4 +1,4 @@
-/* openlist.h: the open-smtp list: "IP:rule<TAB>epoch" lines, vpopmail's format.
+/* openlist.h: the open-smtp list, its index, and its journal of new addresses.
  */
 #ifndef OPENLIST_H
 #define OPENLIST_H
@@ -6,37 +6,50 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cdb.h>
+
+#include "atomicfile.h"
 #include "ip.h"
 #include "log.h"
 
+/* One line: "IP:rule<TAB>epoch", or a malformed line kept verbatim. */
 struct openentry {
 	char ip[IP_FMTLEN]; /* canonical address; "" for a malformed line */
 	const char *rule;   /* "allow,..." after "IP:", not NUL-terminated */
 	size_t rulelen;
 	uint64_t ts;	 /* seconds since the epoch */
-	const char *raw; /* a malformed line, kept verbatim */
+	const char *raw; /* the line as it is, without its newline */
 	size_t rawlen;
-	int dropped; /* left out of the cdb and of the next write */
 };
-
-struct openlist {
-	char *text; /* the file as read; entries point into it */
-	struct openentry *e;
-	size_t n, cap;
-	size_t *slot; /* hash of good entries by address: index + 1 */
-	size_t nslot;
-	size_t bad; /* malformed lines */
-};
-
-#define OPENLIST_LINE_MAX (IP_FMTLEN + 24)
 
 int openlist_parse_line(const char *line, size_t len, struct openentry *e);
-int openlist_load(struct openlist *l, char *text, size_t len);
-int openlist_read(struct openlist *l, int dirfd, struct fail *f);
-long openlist_find(const struct openlist *l, const char *ip);
-int openlist_add(struct openlist *l, const char *ip, const char *rule,
-		 size_t rulelen, uint64_t ts);
-int openlist_write(const struct openlist *l, int dirfd, struct fail *f);
-void openlist_free(struct openlist *l);
+
+/* Walks the lines of a list or journal text, skipping empty lines. */
+struct openlist_cursor {
+	const char *text;
+	size_t len, pos, lineno;
+};
+int openlist_next(struct openlist_cursor *c, struct openentry *e);
+void openlist_warn_bad(const char *name, const struct openentry *e,
+		       size_t lineno);
+
+/* Writes a new list and, beside it, its index. */
+struct openlist_writer {
+	struct atomicfile list, index;
+	struct cdb_make im;
+	uint64_t off;
+};
+int openlist_writer_open(struct openlist_writer *w, int dirfd, struct fail *f);
+void openlist_writer_add(struct openlist_writer *w, const struct openentry *e);
+int openlist_writer_commit(struct openlist_writer *w, struct fail *f);
+void openlist_writer_abort(struct openlist_writer *w);
+
+int openlist_indexed(int dirfd, const char *ip);
+int openlist_refresh(int dirfd, const char *ip, uint64_t ts);
+
+int openlist_journal_add(int dirfd, const struct openentry *e, struct fail *f);
+int openlist_journal_take(int dirfd, char **text, size_t *len, int *taken,
+			  struct fail *f);
+void openlist_journal_done(int dirfd);
 
 #endif

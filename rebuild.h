@@ -2,10 +2,23 @@
 #ifndef REBUILD_H
 #define REBUILD_H
 
-#include "log.h"
-#include "openlist.h"
+#include <cdb.h>
 
-int rebuild(int dirfd, const struct openlist *l, struct fail *f);
+#include "atomicfile.h"
+#include "log.h"
+
+struct rebuild {
+	struct atomicfile a;
+	struct cdb_make cm;
+	char *line; /* scratch for "ip:rule" */
+	size_t cap;
+};
+
+int rebuild_open(struct rebuild *rb, int dirfd, struct fail *f);
+int rebuild_add(struct rebuild *rb, const char *ip, const char *rule,
+		size_t rulelen, struct fail *f);
+int rebuild_commit(struct rebuild *rb, struct fail *f);
+void rebuild_abort(struct rebuild *rb);
 int rebuild_has(int dirfd, const char *ip);
 
 #endif

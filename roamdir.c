@@ -1,8 +1,10 @@
-/* roamdir.c: the roam directory, its writers' lock, and dead writers' temps. */
+/* roamdir.c: the roam directory: its files, its writers' lock, dead writers'
+ * temps. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -86,9 +88,12 @@ lock_bounded(int fd, unsigned ms)
 	return r;
 }
 
-/* Removes temp files left by writers killed while holding the lock. */
-static void
-sweep(int dirfd)
+/*
+ * Removes temp files left by writers killed while holding the lock; call
+ * it under the lock, before writing.
+ */
+void
+roamdir_sweep(int dirfd)
 {
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
@@ -101,7 +106,8 @@ sweep(int dirfd)
 	}
 	while ((de = readdir(d)))
 		if (atomicfile_is_temp(de->d_name, ROAM_LIST) ||
-		    atomicfile_is_temp(de->d_name, ROAM_CDB))
+		    atomicfile_is_temp(de->d_name, ROAM_CDB) ||
+		    atomicfile_is_temp(de->d_name, ROAM_INDEX))
 			unlinkat(dirfd, de->d_name, 0);
 	closedir(d);
 }
@@ -156,6 +162,66 @@ roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f)
 		close(fd);
 		return -1;
 	}
-	sweep(dirfd);
 	return fd;
+}
+
+/*
+ * Reads a whole regular file of the directory; a missing one reads as
+ * empty (text NULL). follow says whether a symbolic link may be followed.
+ */
+int
+roamdir_read(int dirfd, const char *name, int follow, char **text, size_t *len,
+	     struct fail *f)
+{
+	struct stat st;
+	size_t cap = 0;
+	int fd;
+
+	*text = 0;
+	*len = 0;
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+			(follow ? 0 : O_NOFOLLOW));
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ELOOP && !follow)
+			FAIL(f, 111, "refusing to read ", name,
+			     ": it is a symbolic link");
+		else
+			FAILSYS(f, "unable to open ", name);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		FAIL(f, 111, "refusing to read ", name, ": not a regular file");
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (*len == cap) {
+			size_t ncap = cap ? 2 * cap : (size_t)st.st_size + 1;
+			char *t = realloc(*text, ncap);
+
+			if (!t)
+				break;
+			*text = t;
+			cap = ncap;
+		}
+		r = read(fd, *text + *len, cap - *len);
+		if (r == 0) {
+			close(fd);
+			return 0;
+		}
+		if (r == -1 && errno != EINTR)
+			break;
+		if (r > 0)
+			*len += (size_t)r;
+	}
+	FAILSYS(f, "unable to read ", name);
+	close(fd);
+	free(*text);
+	*text = 0;
+	return -1;
 }

@@ -1,4 +1,5 @@
-/* roamdir.h: the roam directory, its writers' lock, and dead writers' temps. */
+/* roamdir.h: the roam directory: its files, its writers' lock, dead writers'
+ * temps. */
 #ifndef ROAMDIR_H
 #define ROAMDIR_H
 
@@ -8,11 +9,17 @@
 #define ROAM_LOCK "open-smtp.lock"
 #define ROAM_RULES "tcp.smtp"
 #define ROAM_CDB "tcp.smtp.cdb"
+#define ROAM_INDEX "open-smtp.index"
+#define ROAM_JOURNAL "open-smtp.journal"
+#define ROAM_MERGING "open-smtp.journal.merging"
 
 /* How long a writer waits for the lock before it gives up. */
 #define ROAM_LOCK_MS 10000
 
 int roamdir_open(const char *dir, struct fail *f);
 int roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f);
+void roamdir_sweep(int dirfd);
+int roamdir_read(int dirfd, const char *name, int follow, char **text,
+		 size_t *len, struct fail *f);
 
 #endif

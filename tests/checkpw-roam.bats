@@ -253,24 +253,28 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 	assert_not_exist "$ROAM_DIR/open-smtp"
 }
 
-@test "a bad tcp.smtp line is named, the old cdb stays, the login goes on, and the next login repairs" {
+@test "a bad tcp.smtp line is named, the old list and cdb stay, the login goes on, and nothing is lost" {
 	printf '127.0.0.2:deny\n' >"$ROAM_DIR/tcp.smtp"
 	login 127.0.0.5 good
 	cp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/old.cdb"
+	cp "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/old.list"
 	printf '127.0.0.2:deny\n# fine\n127.0.0.3:permit\n' >"$ROAM_DIR/tcp.smtp"
 	login 127.0.0.6 good
 	assert_success
 	assert_line 'session ok'
-	assert_line 'checkpw-roam: warning: unable to open the relay for 127.0.0.6: tcp.smtp line 3: unable to parse this line: "127.0.0.3:permit"'
+	assert_line 'checkpw-roam: warning: unable to open the relay for 127.0.0.6: unable to rebuild tcp.smtp.cdb: tcp.smtp line 3: unable to parse this line: "127.0.0.3:permit"'
 	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/old.cdb"
-	run list_ips
-	assert_output $'127.0.0.5\n127.0.0.6'
+	cmp "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/old.list"
 	run ls "$ROAM_DIR"
 	refute_output --partial '.tmp.'
+	# Mended, the next update adds the waiting address: here, another login.
 	printf '127.0.0.2:deny\n' >"$ROAM_DIR/tcp.smtp"
-	login 127.0.0.6 good
+	login 127.0.0.7 good
 	assert_success
 	relay_open 127.0.0.6
+	relay_open 127.0.0.7
+	run list_ips
+	assert_output $'127.0.0.5\n127.0.0.6\n127.0.0.7'
 }
 
 @test "a lock held by someone else delays the login by ROAM_WAIT_MS at most; the recorder finishes later" {

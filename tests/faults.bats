@@ -94,7 +94,7 @@ wait_for_recorder() {
 		"$FAKE_CHECKPW" sh -c 'echo session ok' 3< <(printf 'u\0good\0\0')
 	assert_success
 	assert_line 'session ok'
-	assert_line --regexp '^checkpw-roam: warning: unable to open the relay for 127\.0\.0\.5: unable to write open-smtp\.tmp\.[0-9]+: File too large$'
+	assert_line --regexp '^checkpw-roam: warning: unable to open the relay for 127\.0\.0\.5: unable to write (open-smtp|tcp\.smtp\.cdb)\.tmp\.[0-9]+: File too large$'
 	cmp "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/list"
 	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/cdb"
 	run bash -c 'ulimit -f 4; exec "$@"' sh "$CLEAROPENSMTP" -f

@@ -61,16 +61,23 @@ vpopmail_line() {
 	assert_line 'garbage'
 }
 
-@test "a repeated address is merged: first place, newest timestamp" {
+@test "a repeated address is kept as tcprules would take it: the first line rules" {
 	{
 		vpopmail_line 10.1.1.1 1700000000
-		vpopmail_line 10.1.1.2 1700000000
-		vpopmail_line 10.1.1.1 1800000000
+		printf '10.1.1.2:allow,RELAYCLIENT="",RBLSMTPD=""\t1700000000\n'
+		printf '10.1.1.1:deny\t1800000000\n'
 	} >"$ROAM_DIR/open-smtp"
 	login 127.0.0.5 good
 	run list_ips
-	assert_output $'10.1.1.1\n10.1.1.2\n127.0.0.5'
-	[ "$(list_ts 10.1.1.1)" = 1800000000 ]
+	assert_output $'10.1.1.1\n10.1.1.2\n10.1.1.1\n127.0.0.5'
+	relay_open 10.1.1.1
+	tcprules_of "$ROAM_DIR/open-smtp"
+	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/ref.cdb"
+	# A refresh updates the first; each line expires on its own.
+	login 10.1.1.1 good
+	run list_ts 10.1.1.1
+	assert_line --index 1 1800000000
+	[ "${lines[0]}" -gt 1700000000 ]
 }
 
 @test "an address written in another form (::ffff:, upper case) is recognised and rewritten canonically" {
@@ -133,7 +140,7 @@ vpopmail_line() {
 	mkfifo "$ROAM_DIR/tcp.smtp"
 	run timeout 10 "$CLEAROPENSMTP" -f
 	assert_failure 111
-	assert_output 'clearopensmtp: fatal: unable to rebuild tcp.smtp.cdb: unable to read tcp.smtp: not a regular file'
+	assert_output 'clearopensmtp: fatal: refusing to read tcp.smtp: not a regular file'
 }
 
 @test "replacements keep the owner and mode of the files they replace" {
@@ -165,12 +172,125 @@ vpopmail_line() {
 
 @test "temp files left by a killed writer are removed by the next one, others' files are not" {
 	touch "$ROAM_DIR/open-smtp.tmp.99999" "$ROAM_DIR/tcp.smtp.cdb.tmp.12345" \
-		"$ROAM_DIR/tcp.smtp.tmp.4242" "$ROAM_DIR/open-smtp.tmp.x1" "$BATS_TEST_TMPDIR/target"
+		"$ROAM_DIR/tcp.smtp.tmp.4242" "$ROAM_DIR/open-smtp.tmp.x1" "$BATS_TEST_TMPDIR/target" \
+		"$ROAM_DIR/open-smtp.index.tmp.31"
 	ln -s "$BATS_TEST_TMPDIR/target" "$ROAM_DIR/tcp.smtp.cdb.tmp.777"
 	login 127.0.0.5 good
 	assert_success
 	run ls -A "$ROAM_DIR"
-	assert_output $'open-smtp\nopen-smtp.lock\nopen-smtp.tmp.x1\ntcp.smtp.cdb\ntcp.smtp.tmp.4242'
+	assert_output $'open-smtp\nopen-smtp.index\nopen-smtp.lock\nopen-smtp.tmp.x1\ntcp.smtp.cdb\ntcp.smtp.tmp.4242'
 	assert_file_exist "$BATS_TEST_TMPDIR/target"
 	relay_open 127.0.0.5
+}
+
+@test "a known address is refreshed in place: neither the list nor the cdb is rewritten" {
+	login 127.0.0.5 good
+	login 127.0.0.6 good
+	list=$(inode "$ROAM_DIR/open-smtp")
+	cdb=$(inode "$ROAM_DIR/tcp.smtp.cdb")
+	size=$(stat -c %s "$ROAM_DIR/open-smtp")
+	sleep 1.1
+	before=$(list_ts 127.0.0.5)
+	login 127.0.0.5 good
+	assert_success
+	[ "$(inode "$ROAM_DIR/open-smtp")" = "$list" ]
+	[ "$(inode "$ROAM_DIR/tcp.smtp.cdb")" = "$cdb" ]
+	[ "$(stat -c %s "$ROAM_DIR/open-smtp")" = "$size" ]
+	[ "$(list_ts 127.0.0.5)" -gt "$before" ]
+}
+
+@test "a damaged, stale or misleading index is noticed and the list read instead" {
+	login 127.0.0.5 good
+	login 127.0.0.6 good
+	cp "$ROAM_DIR/open-smtp.index" "$BATS_TEST_TMPDIR/index"
+	# Garbage, an empty file, an index of another list, a hand-edited list.
+	head -c 3000 /dev/urandom >"$ROAM_DIR/open-smtp.index"
+	login 127.0.0.5 good
+	assert_success
+	: >"$ROAM_DIR/open-smtp.index"
+	login 127.0.0.6 good
+	assert_success
+	cp "$BATS_TEST_TMPDIR/index" "$ROAM_DIR/open-smtp.index"
+	sed -i 's/^127.0.0.5:/127.0.0.9:/' "$ROAM_DIR/open-smtp"
+	login 127.0.0.5 good
+	assert_success
+	run list_ips
+	assert_output $'127.0.0.9\n127.0.0.6\n127.0.0.5'
+	relay_open 127.0.0.9
+	relay_open 127.0.0.5
+	tcprules_of "$ROAM_DIR/open-smtp"
+	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/ref.cdb"
+}
+
+@test "logins that wait for the lock are added together, in one rebuild" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	login 127.0.0.5 good
+	exec {lk}>"$ROAM_DIR/open-smtp.lock"
+	flock "$lk"
+	for i in $(seq 10 17); do
+		ROAM_WAIT_MS=20000 strace -f -qq -e trace=rename,renameat,renameat2 -o "$BATS_TEST_TMPDIR/trace.$i" \
+			env TCPREMOTEIP=127.0.0.$i "$CHECKPW_ROAM" "$FAKE_CHECKPW" true \
+			3< <(printf 'u\0good\0\0') 2>"$BATS_TEST_TMPDIR/log.$i" {lk}>&- &
+		PIDS+=($!)
+	done
+	for _ in $(seq 1 100); do
+		[ "$(wc -l 2>/dev/null <"$ROAM_DIR/open-smtp.journal")" = 8 ] && break
+		sleep 0.1
+	done
+	[ "$(wc -l <"$ROAM_DIR/open-smtp.journal")" = 8 ]
+	flock -u "$lk"
+	exec {lk}>&-
+	wait "${PIDS[@]}"
+	run bash -c "$(declare -f list_ips); list_ips | sort -t. -k4 -n"
+	assert_output "$(printf '127.0.0.%s\n' 5 $(seq 10 17))"
+	for i in $(seq 10 17); do relay_open 127.0.0.$i; done
+	run cat "$BATS_TEST_TMPDIR"/trace.*
+	[ "$(grep -c '"tcp.smtp.cdb"' <<<"$output")" -eq 1 ]
+	[ "$(cat "$BATS_TEST_TMPDIR"/log.* | grep -c 'relay opened')" -eq 8 ]
+	assert_not_exist "$ROAM_DIR/open-smtp.journal.merging"
+}
+
+@test "a journal left by an interrupted merge is merged by the next writer" {
+	login 127.0.0.5 good
+	printf '127.0.0.8:allow,RELAYCLIENT="",RBLSMTPD=""\t%s\n' "$(date +%s)" \
+		>"$ROAM_DIR/open-smtp.journal.merging"
+	printf '127.0.0.9:allow,RELAYCLIENT="",RBLSMTPD=""\t%s\n' "$(date +%s)" \
+		>"$ROAM_DIR/open-smtp.journal"
+	run "$CLEAROPENSMTP"
+	assert_success
+	relay_open 127.0.0.8
+	assert_not_exist "$ROAM_DIR/open-smtp.journal.merging"
+	run "$CLEAROPENSMTP"
+	relay_open 127.0.0.9
+	run list_ips
+	assert_output $'127.0.0.5\n127.0.0.8\n127.0.0.9'
+}
+
+@test "vpopmail's old lines (TAB, space, epoch) are read, expired and written back canonically" {
+	now=$(date +%s)
+	printf '10.1.1.1:allow,RELAYCLIENT="",RBLSMTPD=""\t %s\n' "$now" $((now - 20000)) \
+		>"$ROAM_DIR/open-smtp"
+	sed -i '2s/^10.1.1.1/10.1.1.2/' "$ROAM_DIR/open-smtp"
+	login 10.1.1.1 good
+	assert_success
+	refute_output --partial malformed
+	run "$CLEAROPENSMTP"
+	assert_success
+	run cat "$ROAM_DIR/open-smtp"
+	assert_output --regexp $'^10\\.1\\.1\\.1:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
+	relay_open 10.1.1.1
+	! relay_open 10.1.1.2
+}
+
+@test "a writer that owns the directory but not its group still records (Dovecot's auth user)" {
+	[ "$(id -u)" = 0 ] || skip "needs root to set up the owners"
+	chown nobody:root "$ROAM_DIR"
+	chmod 755 "$ROAM_DIR"
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups -- env ROAM_DIR="$ROAM_DIR" \
+		TCPREMOTEIP=127.0.0.5 "$CHECKPW_ROAM" "$FAKE_CHECKPW" true 3< <(printf 'u\0good\0\0')
+	assert_success
+	refute_output --partial warning
+	relay_open 127.0.0.5
+	run stat -c '%U' "$ROAM_DIR/open-smtp" "$ROAM_DIR/tcp.smtp.cdb"
+	assert_output $'nobody\nnobody'
 }

@@ -199,6 +199,9 @@ static const struct {
     {"# 1.2.3.4:allow\t1700000000", -1, ""},
     {"1.2.3.4:allow,RELAYCLIENT=\"\x01\"\t1700000000", -1, ""},
     {"1.2.3.4:allow,RELAYCLIENT=\"\x7f\"\t1700000000", -1, ""},
+    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t 1700000000", 1, "1.2.3.4"},
+    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t  ", -1, ""},
+    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t\t1700000000", -1, ""},
 };
 
 static void

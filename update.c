@@ -1,0 +1,234 @@
+/* update.c: one locked update of the relay state: list, index and cdb in one
+ * pass. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rebuild.h"
+#include "roamdir.h"
+#include "update.h"
+
+/* Addresses waiting to be added: the journal's and the login's. */
+struct waiting {
+	struct openentry e;
+	int state; /* WAITING, MERGED into a line of the list, or ADDED */
+};
+#define WAITING 0
+#define MERGED 1
+#define ADDED 2
+
+struct pending {
+	struct waiting *v;
+	size_t n, cap;
+	size_t *slot; /* index + 1, by address */
+	size_t nslot;
+};
+
+static size_t
+hash(const char *s)
+{
+	size_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static struct waiting *
+pending_find(const struct pending *p, const char *ip)
+{
+	size_t h;
+
+	if (!p->n || !p->v || !p->slot)
+		return 0;
+	for (h = hash(ip) & (p->nslot - 1); p->slot[h];
+	     h = (h + 1) & (p->nslot - 1))
+		if (strcmp(p->v[p->slot[h] - 1].e.ip, ip) == 0)
+			return &p->v[p->slot[h] - 1];
+	return 0;
+}
+
+static int
+pending_rehash(struct pending *p)
+{
+	size_t want = 64, i, h;
+
+	while (want < 2 * p->cap)
+		want *= 2;
+	free(p->slot);
+	if (!(p->slot = calloc(want, sizeof *p->slot)))
+		return -1;
+	p->nslot = want;
+	for (i = 0; i < p->n; i++) {
+		for (h = hash(p->v[i].e.ip) & (want - 1); p->slot[h];
+		     h = (h + 1) & (want - 1))
+			;
+		p->slot[h] = i + 1;
+	}
+	return 0;
+}
+
+/* Adds e, or keeps the newer timestamp of an address already waiting. */
+static int
+pending_add(struct pending *p, const struct openentry *e)
+{
+	struct waiting *w = pending_find(p, e->ip);
+	size_t h;
+
+	if (w) {
+		if (e->ts > w->e.ts)
+			w->e.ts = e->ts;
+		return 0;
+	}
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 16;
+		struct waiting *v = realloc(p->v, cap * sizeof *v);
+
+		if (!v)
+			return -1;
+		p->v = v;
+		p->cap = cap;
+	}
+	p->v[p->n].e = *e;
+	p->v[p->n].state = WAITING;
+	p->n++;
+	if (p->nslot < 2 * p->cap)
+		return pending_rehash(p);
+	for (h = hash(e->ip) & (p->nslot - 1); p->slot[h];
+	     h = (h + 1) & (p->nslot - 1))
+		;
+	p->slot[h] = p->n;
+	return 0;
+}
+
+static void
+pending_free(struct pending *p)
+{
+	free(p->v);
+	free(p->slot);
+}
+
+static int
+dropped(const struct plan *p, const struct openentry *e, struct outcome *o)
+{
+	if (p->drop && strcmp(e->ip, p->drop) == 0) {
+		o->found = 1;
+		return 1;
+	}
+	return p->expire && p->now > e->ts && p->now - e->ts > p->maxage;
+}
+
+/* Writes one kept entry to the new list and the new cdb. */
+static int
+keep(struct openlist_writer *w, struct rebuild *rb, const struct openentry *e,
+     struct fail *f)
+{
+	openlist_writer_add(w, e);
+	return rebuild_add(rb, e->ip, e->rule, e->rulelen, f);
+}
+
+/*
+ * Reads the list once and writes the new list, its index and the new cdb
+ * in the same pass. The cdb is committed first, then the list: whatever
+ * fails, an address to add is still in the journal (kept until the end)
+ * and an address to drop still in the list, so the next run finishes the
+ * job. Nothing is written when nothing changes, unless forced.
+ */
+int
+update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
+{
+	struct openlist_cursor c = {0};
+	struct openlist_writer w;
+	struct pending pend = {0};
+	struct rebuild rb;
+	struct openentry e;
+	char *list = 0, *journal = 0;
+	size_t jlen = 0, i;
+	int taken = 0, r, refreshed = 0, result = -1;
+
+	memset(o, 0, sizeof *o);
+	roamdir_sweep(dirfd);
+	if (roamdir_read(dirfd, ROAM_LIST, 0, &list, &c.len, f) == -1)
+		return -1;
+	c.text = list;
+	if (p->merge &&
+	    openlist_journal_take(dirfd, &journal, &jlen, &taken, f) == -1)
+		goto out;
+	{
+		struct openlist_cursor j = {journal, jlen, 0, 0};
+
+		while ((r = openlist_next(&j, &e)) != 0)
+			if (r == 1 && pending_add(&pend, &e) == -1)
+				goto nomem;
+	}
+	if (p->add && pending_add(&pend, p->add) == -1)
+		goto nomem;
+	if (rebuild_open(&rb, dirfd, f) == -1)
+		goto out;
+	if (openlist_writer_open(&w, dirfd, f) == -1) {
+		rebuild_abort(&rb);
+		goto out;
+	}
+	while ((r = openlist_next(&c, &e)) != 0) {
+		struct waiting *wt;
+
+		if (r < 0) {
+			openlist_warn_bad(ROAM_LIST, &e, c.lineno);
+			openlist_writer_add(&w, &e);
+			continue;
+		}
+		if ((wt = pending_find(&pend, e.ip)) && wt->state == WAITING) {
+			wt->state = MERGED;
+			if (wt->e.ts > e.ts) {
+				e.ts = wt->e.ts;
+				refreshed = 1;
+			}
+		}
+		if (dropped(p, &e, o)) {
+			o->dropped++;
+			continue;
+		}
+		if (keep(&w, &rb, &e, f) == -1)
+			goto abort;
+	}
+	for (i = 0; i < pend.n; i++) {
+		if (pend.v[i].state != WAITING || dropped(p, &pend.v[i].e, o))
+			continue;
+		if (keep(&w, &rb, &pend.v[i].e, f) == -1)
+			goto abort;
+		pend.v[i].state = ADDED;
+		o->added++;
+	}
+	/* Only what changed is replaced: the rules, then the list. */
+	if (o->added || o->dropped || p->force) {
+		if (rebuild_commit(&rb, f) == -1) {
+			openlist_writer_abort(&w);
+			goto out;
+		}
+	} else {
+		rebuild_abort(&rb);
+	}
+	if (o->added || o->dropped || refreshed) {
+		if (openlist_writer_commit(&w, f) == -1)
+			goto out;
+	} else {
+		openlist_writer_abort(&w);
+	}
+	for (i = 0; p->report && i < pend.n; i++)
+		if (pend.v[i].state == ADDED)
+			log_info("relay opened for ", pend.v[i].e.ip);
+	if (taken)
+		openlist_journal_done(dirfd);
+	result = 0;
+	goto out;
+nomem:
+	FAILSYS(f, "unable to read ", ROAM_MERGING);
+	goto out;
+abort:
+	rebuild_abort(&rb);
+	openlist_writer_abort(&w);
+out:
+	pending_free(&pend);
+	free(journal);
+	free(list);
+	return result;
+}
