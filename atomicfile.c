@@ -30,6 +30,7 @@ atomicfile_open(struct atomicfile *a, int dirfd, const char *name,
 	a->n = 0;
 	a->err = 0;
 	a->nosync = 0;
+	a->nodirsync = 0;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISREG(st.st_mode)) {
 			FAIL(f, 111, "refusing to replace ", name,
@@ -123,7 +124,8 @@ atomicfile_commit(struct atomicfile *a, struct fail *f)
 		unlinkat(a->dirfd, a->tmp, 0);
 		return -1;
 	}
-	if (!a->nosync && fsync(a->dirfd) == -1 && errno != EINVAL) {
+	if (!a->nosync && !a->nodirsync && fsync(a->dirfd) == -1 &&
+	    errno != EINVAL) {
 		FAILSYS(f, "unable to sync the directory of ", a->name);
 		return -1;
 	}

@@ -14,7 +14,8 @@ struct atomicfile {
 	char buf[16384];
 	size_t n;
 	int err;
-	int nosync; /* for files derived from others: no fsync */
+	int nosync;    /* for files derived from others: no fsync */
+	int nodirsync; /* the caller syncs the directory after more renames */
 };
 
 int atomicfile_open(struct atomicfile *a, int dirfd, const char *name,

@@ -353,11 +353,11 @@ openlist_journal_add(int dirfd, const struct openentry *e, struct fail *f)
 
 /*
  * Under the lock: moves the journal aside (unless a failed merge left one
- * there), makes that durable, and reads it. Appends that race with the
- * move are lost to this merge only: their recorders merge themselves.
+ * there), makes it durable if asked, and reads it. Appends that race with
+ * the move are lost to this merge only: their recorders merge themselves.
  */
 int
-openlist_journal_take(int dirfd, char **text, size_t *len, int *taken,
+openlist_journal_take(int dirfd, int sync, char **text, size_t *len, int *taken,
 		      struct fail *f)
 {
 	int fd;
@@ -379,7 +379,7 @@ openlist_journal_take(int dirfd, char **text, size_t *len, int *taken,
 		FAILSYS(f, "unable to open ", ROAM_MERGING);
 		return -1;
 	}
-	if (fsync(fd) == -1) {
+	if (sync && fsync(fd) == -1) {
 		FAILSYS(f, "unable to sync ", ROAM_MERGING);
 		close(fd);
 		return -1;

@@ -48,8 +48,8 @@ int openlist_indexed(int dirfd, const char *ip);
 int openlist_refresh(int dirfd, const char *ip, uint64_t ts);
 
 int openlist_journal_add(int dirfd, const struct openentry *e, struct fail *f);
-int openlist_journal_take(int dirfd, char **text, size_t *len, int *taken,
-			  struct fail *f);
+int openlist_journal_take(int dirfd, int sync, char **text, size_t *len,
+			  int *taken, struct fail *f);
 void openlist_journal_done(int dirfd);
 
 #endif

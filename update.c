@@ -127,11 +127,46 @@ keep(struct openlist_writer *w, struct rebuild *rb, const struct openentry *e,
 }
 
 /*
+ * Replaces what changed, in the order that leaves a state the next run
+ * completes: when addresses may be removed, the rules first (an address
+ * to drop stays listed, and the journal was made durable, until its rule
+ * is gone); when they are only added, the list first (an address listed
+ * but missing from the rules is put in by its next login, which checks
+ * the cdb). One directory sync covers both renames.
+ */
+static int
+commit(struct rebuild *rb, struct openlist_writer *w, int rules, int lines,
+       int removes, struct fail *f)
+{
+	if (!rules)
+		rebuild_abort(rb);
+	if (!lines)
+		openlist_writer_abort(w);
+	if (rules && lines) {
+		if (removes)
+			rb->a.nodirsync = 1;
+		else
+			w->list.nodirsync = 1;
+	}
+	if (rules && removes && rebuild_commit(rb, f) == -1) {
+		if (lines)
+			openlist_writer_abort(w);
+		return -1;
+	}
+	if (lines && openlist_writer_commit(w, f) == -1) {
+		if (rules && !removes)
+			rebuild_abort(rb);
+		return -1;
+	}
+	if (rules && !removes && rebuild_commit(rb, f) == -1)
+		return -1;
+	return 0;
+}
+
+/*
  * Reads the list once and writes the new list, its index and the new cdb
- * in the same pass. The cdb is committed first, then the list: whatever
- * fails, an address to add is still in the journal (kept until the end)
- * and an address to drop still in the list, so the next run finishes the
- * job. Nothing is written when nothing changes, unless forced.
+ * in the same pass; the journal goes only once both are in place. Nothing
+ * is written when nothing changes, unless forced.
  */
 int
 update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
@@ -144,14 +179,16 @@ update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
 	char *list = 0, *journal = 0;
 	size_t jlen = 0, i;
 	int taken = 0, r, refreshed = 0, result = -1;
+	int removes = p->expire || p->drop != 0;
 
 	memset(o, 0, sizeof *o);
 	roamdir_sweep(dirfd);
 	if (roamdir_read(dirfd, ROAM_LIST, 0, &list, &c.len, f) == -1)
 		return -1;
 	c.text = list;
-	if (p->merge &&
-	    openlist_journal_take(dirfd, &journal, &jlen, &taken, f) == -1)
+	/* When the rules go first (see below) the journal must be durable. */
+	if (p->merge && openlist_journal_take(dirfd, removes, &journal, &jlen,
+					      &taken, f) == -1)
 		goto out;
 	{
 		struct openlist_cursor j = {journal, jlen, 0, 0};
@@ -198,21 +235,9 @@ update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
 		pend.v[i].state = ADDED;
 		o->added++;
 	}
-	/* Only what changed is replaced: the rules, then the list. */
-	if (o->added || o->dropped || p->force) {
-		if (rebuild_commit(&rb, f) == -1) {
-			openlist_writer_abort(&w);
-			goto out;
-		}
-	} else {
-		rebuild_abort(&rb);
-	}
-	if (o->added || o->dropped || refreshed) {
-		if (openlist_writer_commit(&w, f) == -1)
-			goto out;
-	} else {
-		openlist_writer_abort(&w);
-	}
+	if (commit(&rb, &w, o->added || o->dropped || p->force,
+		   o->added || o->dropped || refreshed, removes, f) == -1)
+		goto out;
 	for (i = 0; p->report && i < pend.n; i++)
 		if (pend.v[i].state == ADDED)
 			log_info("relay opened for ", pend.v[i].e.ip);

@@ -19,7 +19,7 @@ recorder_of() {
 	local p
 	for p in /proc/[0-9]*; do
 		if [ "$(readlink "$p/exe" 2>/dev/null)" = "$CHECKPW_ROAM" ] &&
-			[ "$(ps -o sid= -p "${p#/proc/}" | tr -d ' ')" = "${p#/proc/}" ] &&
+			[ "$(ps -o sid= -p "${p#/proc/}" 2>/dev/null | tr -d ' ')" = "${p#/proc/}" ] &&
 			tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "TCPREMOTEIP=$1"; then
 			echo "${p#/proc/}"
 			return 0
@@ -30,7 +30,7 @@ recorder_of() {
 
 wait_for_recorder() {
 	local i
-	for i in $(seq 1 50); do
+	for i in $(seq 1 200); do
 		RECORDER=$(recorder_of "$1") && return 0
 		sleep 0.1
 	done
@@ -106,7 +106,8 @@ wait_for_recorder() {
 
 @test "the recorder keeps none of the chain's descriptors but stderr" {
 	touch "$ROAM_DIR/open-smtp.lock"
-	flock "$ROAM_DIR/open-smtp.lock" sleep 5 &
+	# Held until teardown stops it: the recorder must still be waiting.
+	flock "$ROAM_DIR/open-smtp.lock" sleep 60 &
 	PIDS+=($!)
 	sleep 0.2
 	echo x >"$BATS_TEST_TMPDIR/chainfile"
