@@ -1,0 +1,200 @@
+/* floorwork.h: the least file work each job needs, shared by floor.c (as a
+ * process of its own) and floorlink.c (in its forked child). Each function
+ * returns 0, or -1 with errno set. No fsync of the directory: the floor is
+ * what makes the result visible and the data durable, nothing more. */
+#ifndef FLOORWORK_H
+#define FLOORWORK_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static char floor_junk[65536];
+
+static inline int
+floor_path(char *buf, size_t size, const char *dir, const char *name)
+{
+	int n = snprintf(buf, size, "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* Opens and locks DIR/open-smtp.lock; the caller closes it. */
+static inline int
+floor_lock(const char *dir)
+{
+	char p[4096];
+	int fd;
+
+	if (floor_path(p, sizeof p, dir, "open-smtp.lock") == -1)
+		return -1;
+	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	if (flock(fd, LOCK_EX) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static inline int
+floor_writeall(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, s, len);
+
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		s += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes BYTES bytes of src (repeated) to DIR/TMP, fsyncs, renames to NAME. */
+static inline int
+floor_replace(const char *dir, const char *tmp, const char *name,
+	      const char *src, size_t srclen, unsigned long long bytes)
+{
+	char pt[4096], pn[4096];
+	int fd;
+
+	if (!src || !srclen) {
+		src = floor_junk;
+		srclen = sizeof floor_junk;
+	}
+	if (floor_path(pt, sizeof pt, dir, tmp) == -1 ||
+	    floor_path(pn, sizeof pn, dir, name) == -1)
+		return -1;
+	fd = open(pt, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1)
+		return -1;
+	while (bytes) {
+		size_t n = bytes < srclen ? (size_t)bytes : srclen;
+
+		if (floor_writeall(fd, src, n) == -1)
+			goto fail;
+		bytes -= n;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1)
+		return -1;
+	return rename(pt, pn);
+fail:
+	close(fd);
+	return -1;
+}
+
+/* A refresh: open, lock, write a timestamp over the last line's, close. */
+static inline int
+floor_refresh(const char *dir)
+{
+	char p[4096], ts[16];
+	struct stat st;
+	int lock, fd, r = -1;
+
+	if ((lock = floor_lock(dir)) == -1)
+		return -1;
+	if (floor_path(p, sizeof p, dir, "open-smtp") == -1 ||
+	    (fd = open(p, O_WRONLY | O_CLOEXEC)) == -1)
+		goto out;
+	snprintf(ts, sizeof ts, "%010lld", (long long)time(0) % 10000000000LL);
+	if (fstat(fd, &st) == 0 && st.st_size > 11 &&
+	    pwrite(fd, ts, 10, st.st_size - 11) == 10)
+		r = 0;
+	if (close(fd) == -1)
+		r = -1;
+out:
+	close(lock);
+	return r;
+}
+
+/* A rebuild: a file of the cdb's size written, fsynced and renamed. */
+static inline int
+floor_rebuild(const char *dir, unsigned long long cdbbytes)
+{
+	return floor_replace(dir, "floor.cdb.tmp", "floor.cdb", 0, 0, cdbbytes);
+}
+
+/* A new address: lock, append its line to the list, then a rebuild. */
+static inline int
+floor_newip(const char *dir, unsigned long long cdbbytes)
+{
+	char p[4096], line[96];
+	int lock, fd, n, r = -1;
+
+	if ((lock = floor_lock(dir)) == -1)
+		return -1;
+	n = snprintf(
+	    line, sizeof line,
+	    "198.19.255.254:allow,RELAYCLIENT=\"\",RBLSMTPD=\"\"\t%lld\n",
+	    (long long)time(0));
+	if (floor_path(p, sizeof p, dir, "open-smtp") == -1 ||
+	    (fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1)
+		goto out;
+	r = floor_writeall(fd, line, (size_t)n);
+	if (close(fd) == -1)
+		r = -1;
+	if (r == 0)
+		r = floor_rebuild(dir, cdbbytes);
+out:
+	close(lock);
+	return r;
+}
+
+/* Expiry: lock, read the list, write the shorter list and the new cdb. */
+static inline int
+floor_expire(const char *dir, unsigned long long listbytes,
+	     unsigned long long cdbbytes)
+{
+	char p[4096], *text = 0;
+	struct stat st;
+	size_t len = 0;
+	int lock, fd, r = -1;
+
+	if ((lock = floor_lock(dir)) == -1)
+		return -1;
+	if (floor_path(p, sizeof p, dir, "open-smtp") == -1 ||
+	    (fd = open(p, O_RDONLY | O_CLOEXEC)) == -1)
+		goto out;
+	if (fstat(fd, &st) == -1 || !(text = malloc((size_t)st.st_size + 1))) {
+		close(fd);
+		goto out;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
+
+		if (n <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			break;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	if (floor_replace(dir, "floor.list.tmp", "floor.list", text, len,
+			  listbytes) == 0 &&
+	    floor_rebuild(dir, cdbbytes) == 0)
+		r = 0;
+out:
+	free(text);
+	close(lock);
+	return r;
+}
+
+#endif

@@ -1,0 +1,506 @@
+# report.awk: the benchmark's tables, in Markdown, from bench/run's files.
+# Usage: awk -f report.awk META RESULTS
+#   META     "key<TAB>value" lines: sizes, file sizes, peak memory figures
+#   RESULTS  the driver's lines: NAME REP NS STATUS MAXRSS CDBREN LISTREN
+#            WARN CHECK, NAME being WORKLOAD:SIZE:CONTENDER
+# Medians are of all repetitions; "added" is the median of the differences,
+# repetition by repetition, from the chain without a link in the same
+# round (the contenders alternate, so the pairs ran side by side).
+BEGIN {
+	FS = "\t"
+	label["base"] = "chain without a link (checkpw-bench, noop)"
+	label["floor0"] = "design floor: no-op link (floorlink), chain"
+	label["floorio:refresh"] = "design floor + refresh I/O (open, lock, write 10 bytes)"
+	label["floorio:newip"] = "design floor + new-address I/O (append, cdb-size write+fsync)"
+	label["roam"] = "**checkpw-roam**, chain"
+	label["seed"] = "seed's method (seedref after checkpw-bench), chain"
+	label["floor"] = "floor (bench/floor, a process)"
+	label["clearf"] = "**clearopensmtp -f**"
+	label["clear"] = "**clearopensmtp**"
+	label["seedr"] = "seed's update_rules (seedref -r: tcprules)"
+	label["seedx"] = "seed's clearopensmtp (seedref -x 180)"
+	nt = 0
+}
+FNR == NR {
+	meta[$1] = $2
+	next
+}
+{
+	split($1, p, ":")
+	k = $1
+	if (!(k in cnt))
+		cnt[k] = 0
+	cnt[k]++
+	ms = $3 / 1e6
+	# A writer still at work after the chain ended: the burst's time runs
+	# to the end of the work; the others are noted in the checks.
+	if ($10 > $3) {
+		late[k]++
+		latems[k, late[k]] = ($10 - $3) / 1e6
+		if (p[1] == "burst")
+			ms = $10 / 1e6
+	}
+	val[k, cnt[k]] = ms
+	byrep[k, $2] = ms
+	if ($4 != 0)
+		bad[k]++
+	warn[k] += $8
+	if ($5 > rss[k])
+		rss[k] = $5
+	cdbren[k, cnt[k]] = $6
+	listren[k, cnt[k]] = $7
+	chk[k, cnt[k]] = $9
+	status[k, cnt[k]] = $4
+}
+
+function commas(n,    s) {
+	s = n ""
+	while (s ~ /[0-9][0-9][0-9][0-9]/)
+		sub(/[0-9][0-9][0-9]($|,)/, ",&", s)
+	return s
+}
+function fmt(x,    a) {
+	if (x == "")
+		return "–"
+	a = x < 0 ? -x : x
+	if (a < 10)
+		return sprintf("%.2f", x)
+	if (a < 100)
+		return sprintf("%.1f", x)
+	return sprintf("%.0f", x)
+}
+function ratio(a, b) {
+	if (a == "" || b == "" || b == 0)
+		return "–"
+	return sprintf("%.2f×", a / b)
+}
+# Sorts s[1..n] in place (insertion sort: n is small).
+function sort(s, n,    i, j, t) {
+	for (i = 2; i <= n; i++) {
+		t = s[i]
+		for (j = i - 1; j >= 1 && s[j] > t; j--)
+			s[j + 1] = s[j]
+		s[j + 1] = t
+	}
+}
+function med(s, n) {
+	if (n == 0)
+		return ""
+	sort(s, n)
+	if (n % 2)
+		return s[(n + 1) / 2]
+	return (s[n / 2] + s[n / 2 + 1]) / 2
+}
+# Median, minimum and maximum of a contender's times (ms): in M, LO, HI.
+function stats(k,    s, i, n) {
+	n = cnt[k] + 0
+	M = LO = HI = ""
+	for (i = 1; i <= n; i++)
+		s[i] = val[k, i]
+	if (!n)
+		return 0
+	M = med(s, n)
+	LO = s[1]
+	HI = s[n]
+	return n
+}
+# The same for the paired differences from contender b: AM, ALO, AHI.
+function added(k, b,    s, r, n) {
+	AM = ALO = AHI = ""
+	n = 0
+	for (r = 1; r <= 1000; r++)
+		if (((k, r) in byrep) && ((b, r) in byrep))
+			s[++n] = byrep[k, r] - byrep[b, r]
+	if (!n)
+		return 0
+	AM = med(s, n)
+	ALO = s[1]
+	AHI = s[n]
+	return n
+}
+function range(m, lo, hi) {
+	if (m == "")
+		return "–"
+	return fmt(m) " (" fmt(lo) "–" fmt(hi) ")"
+}
+function has(k) {
+	return (k in cnt)
+}
+# Remembers a target's result for the closing table.
+function target(name, figure, need, ok) {
+	nt++
+	tname[nt] = name
+	tfig[nt] = figure
+	tneed[nt] = need
+	tok[nt] = ok == "" ? "NOT MEASURED" : ok == "n/a" ? "n/a" : ok ? "MET" : "MISSED"
+}
+function problem(s) {
+	probs[++np] = s
+}
+# The largest number in a check line "a=1 b=2": the addresses lost.
+function lost(s,    a, n, i, kv, m) {
+	if (s == "-" || s == "")
+		return ""
+	if (s == "check-failed")
+		return -1
+	m = 0
+	n = split(s, a, " ")
+	for (i = 1; i <= n; i++) {
+		split(a[i], kv, "=")
+		if (kv[2] + 0 > m)
+			m = kv[2] + 0
+	}
+	return m
+}
+# Counts problems in a contender's runs: failures, warnings, losses.
+function sanity(k, expect,    i, l, s, e) {
+	if (!has(k))
+		return
+	if (bad[k] && expect == "")
+		problem("`" k "`: " bad[k] " of " cnt[k] " runs exited non-zero")
+	if (late[k] && k !~ /^(burst|mem):/) {
+		for (i = 1; i <= late[k]; i++)
+			s[i] = latems[k, i]
+		problem("`" k "`: in " late[k] " of " cnt[k] " runs a writer still held open-smtp.lock when the login ended (median " fmt(med(s, late[k])) " ms more); the times above stop at the login's end")
+	}
+	if (k ~ /^expiry:[0-9]+:(clear|seed)$/) {
+		split(k, e, ":")
+		for (i = 1; i <= cnt[k]; i++)
+			if (chk[k, i] != "entries=" e[2] / 2)
+				problem("`" k "` repetition " i ": " chk[k, i] " after expiry, " e[2] / 2 " expected")
+	}
+	if (warn[k])
+		problem("`" k "`: " warn[k] " warning lines in the log (" meta["warnlog"] ")")
+	for (i = 1; i <= cnt[k]; i++) {
+		l = lost(chk[k, i])
+		if (l == -1)
+			problem("`" k "` repetition " i ": the check failed")
+		else if (l > 0 && chk[k, i] !~ /^entries=/)
+			problem("`" k "` repetition " i ": addresses lost: " chk[k, i])
+	}
+}
+
+# A login table (refresh, new address): absolute and added.
+function login_table(wl, kind, sizes,    ns, sz, i, j, n, who, k, b, f0, w) {
+	print "| IPs | contender | login ms: median (min–max) | added ms: median (min–max) | added ÷ design floor |"
+	print "|---:|---|---:|---:|---:|"
+	ns = split(sizes, sz, " ")
+	split("base floor0 floorio roam seed", w, " ")
+	for (i = 1; i <= ns; i++) {
+		n = sz[i]
+		b = wl ":" n ":base"
+		f0 = ""
+		if (added(wl ":" n ":floor0", b))
+			f0 = AM
+		for (j = 1; j <= 5; j++) {
+			who = w[j]
+			k = wl ":" n ":" who
+			if (!has(k))
+				continue
+			sanity(k)
+			stats(k)
+			lab = who == "floorio" ? label["floorio:" kind] : label[who]
+			if (who == "base") {
+				printf "| %s | %s | %s | – | – |\n", commas(n), lab, range(M, LO, HI)
+				continue
+			}
+			added(k, b)
+			printf "| %s | %s | %s | %s | %s |\n", commas(n), lab, range(M, LO, HI), range(AM, ALO, AHI), ratio(AM, f0)
+			addm[wl, n, who] = AM
+			absm[wl, n, who] = M
+		}
+		absm[wl, n, "base"] = stats(b) ? M : ""
+	}
+}
+
+# A table of processes against a floor (rebuild, expiry).
+function proc_table(wl, sizes, whos, filekey,    ns, sz, i, j, nw, w, n, k, f, lab) {
+	print "| IPs | cdb bytes | contender | ms: median (min–max) | ÷ floor | after |"
+	print "|---:|---:|---|---:|---:|---|"
+	ns = split(sizes, sz, " ")
+	nw = split(whos, w, " ")
+	for (i = 1; i <= ns; i++) {
+		n = sz[i]
+		f = ""
+		if (stats(wl ":" n ":floor"))
+			f = M
+		for (j = 1; j <= nw; j++) {
+			k = wl ":" n ":" w[j]
+			if (!has(k))
+				continue
+			sanity(k)
+			stats(k)
+			lab = label[w[j]]
+			if (wl == "expiry" && w[j] == "seed")
+				lab = label["seedx"]
+			after = chk[k, 1]
+			if (after ~ /^entries=/) {
+				sub(/^entries=/, "", after)
+				after = commas(after) " entries"
+			} else {
+				after = "–"
+			}
+			printf "| %s | %s | %s | %s | %s | %s |\n", commas(n), commas(meta[filekey ":" n]), lab, range(M, LO, HI), w[j] == "floor" ? "1.00×" : ratio(M, f), after
+			procm[wl, n, w[j]] = M
+		}
+	}
+}
+
+# The burst table.
+function burst_table(n,    w, j, k, i, s, c, l, fails, lmax, m, lo, hi, per, lab) {
+	split("base roam seed", w, " ")
+	for (j = 1; j <= 3; j++) {
+		k = "burst:" n ":" w[j]
+		if (!has(k))
+			continue
+		sanity(k)
+		stats(k)
+		for (i = 1; i <= cnt[k]; i++)
+			c[i] = cdbren[k, i]
+		m = med(c, cnt[k])
+		lo = c[1]
+		hi = c[cnt[k]]
+		for (i = 1; i <= cnt[k]; i++)
+			l[i] = listren[k, i]
+		lm = med(l, cnt[k])
+		fails = 0
+		lmax = ""
+		for (i = 1; i <= cnt[k]; i++) {
+			fails += status[k, i]
+			x = lost(chk[k, i])
+			if (x != "" && (lmax == "" || x > lmax))
+				lmax = x
+		}
+		lab = label[w[j]]
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", commas(n), lab, range(M / 1000, LO / 1000, HI / 1000), fmt(M / 1024), w[j] == "base" ? "–" : commas(m) " (" commas(lo) "–" commas(hi) ")", w[j] == "base" ? "–" : commas(lm), fails, w[j] == "base" ? "–" : (lmax == "" ? "–" : lmax " (" chk[k, cnt[k]] ")")
+		burstm[n, w[j]] = M
+		burstreb[n, w[j]] = hi
+		burstlost[n, w[j]] = lmax
+		burstfail[n, w[j]] = fails
+	}
+}
+
+END {
+	nsz = split(meta["sizes"], SZ, " ")
+	big = meta["largest"]
+	split(meta["rules"], RULES, " ")
+	at = meta["quick"] ? " (quick run: at " commas(big) ", not 100,000)" : ""
+
+	print "Times in milliseconds unless said; median (min–max) over the repetitions."
+	print "Contenders alternate within each round; each has its own directory, set up"
+	print "identically; set-ups, checks and an fsync of the file system are outside the"
+	print "timed window. \"added\" = the median of the per-repetition differences from the"
+	print "chain without a link, measured in the same round. Static rules: " RULES[1] " lines in"
+	print "tcp.smtp unless said."
+	print ""
+
+	if (has("refresh:" SZ[1] ":base")) {
+		print "## 1. Refresh: a login from an address already open"
+		print ""
+		login_table("refresh", "refresh", meta["sizes"])
+		print ""
+	}
+	if (has("newip:" SZ[1] ":base")) {
+		print "## 2. New address: a login from an address not open"
+		print ""
+		print "The list is put back (and one login from a listed address made) before each"
+		print "repetition, untimed, so its size stays as stated."
+		print ""
+		login_table("newip", "newip", meta["sizes"])
+		print ""
+	}
+	if (has("rebuild:" SZ[1] ":floor")) {
+		print "## 2b. The rebuild alone: tcp.smtp and the list into tcp.smtp.cdb, as a process"
+		print ""
+		print "Floor: write a file of the cdb's size, fsync, rename."
+		print ""
+		proc_table("rebuild", meta["sizes"], "floor clearf seedr", "cdb")
+		print ""
+	}
+	if (has("burst:10000:roam") || has("burst:10000:seed")) {
+		print "## 3. Burst: 32 clients at once, 32 new addresses each (1,024 logins)"
+		print ""
+		print "Wall time from the first fork until the last login has ended and no writer"
+		print "holds open-smtp.lock. Rebuilds = renames onto"
+		print "tcp.smtp.cdb seen by inotify; list writes = renames onto open-smtp. Lost ="
+		print "addresses of the burst missing at the end from the cdb (no RELAYCLIENT record),"
+		print "from open-smtp, or from clearopensmtp -l (worst repetition)."
+		print ""
+		print "| IPs | contender | wall s: median (min–max) | ms per login | rebuilds | list writes | failed logins | lost |"
+		print "|---:|---|---:|---:|---:|---:|---:|---|"
+		burst_table(10000)
+		if (meta["largest"] == 100000)
+			burst_table(100000)
+		if (meta["seedburstestimate"] && ("newip", 100000, "seed") in addm) {
+			e = 1024 * addm["newip", 100000, "seed"] / 1000
+			printf "| 100,000 | seed's method: **estimate**, not measured: 1,024 × its added cost for one new address (its lock serializes them) | ≈ %s | – | 1,024 | 1,024 | – | – |\n", fmt(e)
+			burstm[100000, "seed"] = e * 1000
+		}
+		print ""
+	}
+	if (has("expiry:" SZ[1] ":floor")) {
+		print "## 4. Expiry: half of the list older than 180 minutes"
+		print ""
+		print "Floor: lock, read the list, write+fsync+rename the kept half and a file of the"
+		print "new cdb's size. \"cdb bytes\" is the new cdb's."
+		print ""
+		proc_table("expiry", meta["sizes"], "floor clear seed", "halfcdb")
+		print ""
+	}
+	if (("refresh", SZ[1], "roam") in absm || ("newip", SZ[1], "roam") in absm) {
+		print "## 5. Login latency: the whole chain, with and without checkpw-roam"
+		print ""
+		print "The same runs as tables 1 and 2 (medians, ms)."
+		print ""
+		print "| IPs | client | without a link | with checkpw-roam | difference | with the design-floor link | with the seed's method |"
+		print "|---:|---|---:|---:|---:|---:|---:|"
+		for (i = 1; i <= nsz; i++)
+			for (j = 1; j <= 2; j++) {
+				wl = j == 1 ? "refresh" : "newip"
+				n = SZ[i]
+				if (!((wl, n, "roam") in absm))
+					continue
+				printf "| %s | %s | %s | %s | %s | %s | %s |\n", commas(n), j == 1 ? "known" : "new", fmt(absm[wl, n, "base"]), fmt(absm[wl, n, "roam"]), fmt(absm[wl, n, "roam"] - absm[wl, n, "base"]), fmt(absm[wl, n, "floor0"]), fmt(absm[wl, n, "seed"])
+			}
+		print ""
+	}
+	if (has("rulesnew:10000:roam")) {
+		print "## 6. 10,000 static rules (" commas(RULES[2]) " lines of tcp.smtp), 10,000 open addresses"
+		print ""
+		login_table("rulesnew", "newip", "10000")
+		print ""
+		proc_table("rulesrebuild", "10000", "floor clearf seedr", "cdb10k")
+		print ""
+	}
+	if (meta["memsize"] != "") {
+		n = meta["memsize"]
+		lb = meta["list:" n]
+		lim = (2 * lb + 1048576) / 1024
+		print "## 7. Peak memory at " commas(n) " open addresses"
+		print ""
+		printf "List file: %s KiB. Limit: 2 × the list + 1 MiB = %s KiB. Figures include the\n", commas(int(lb / 1024)), commas(int(lim))
+		print "driver's forked copy (the first row). Maximum over the repetitions."
+		print ""
+		print "| process | how it is measured | peak RSS KiB | within the limit |"
+		print "|---|---|---:|---|"
+		memrow("measurement floor (driver's fork + rssprobe)", "rssprobe alone", meta["rss:probe:self"], lim, 1)
+		memrow("checkpw-roam before authentication", "rssprobe as the checkpassword", meta["rss:before:self"], lim)
+		memrow("checkpw-roam, both runs (and checkpw-bench)", "rssprobe as the session: its own maximum", meta["rss:known:self"], lim)
+		memrow("the recorder, known address", "rssprobe as the session: its reaped children", meta["rss:known:children"], lim)
+		memrow("the recorder, new address", "the same, after a new address", meta["rss:new:children"], lim)
+		memrow("clearopensmtp, expiring half", "wait4", rss["mem:" n ":clear"], lim)
+		memrow("clearopensmtp -f", "wait4", rss["mem:" n ":clearf"], lim)
+		print ""
+	}
+
+	# The targets, from this run's figures.
+	n = "refresh"
+	if ((n, big, "roam") in addm) {
+		a = addm[n, big, "roam"]
+		f = addm[n, big, "floor0"]
+		target("refresh at 100,000" at ": added ≤ 1.25 × design floor", fmt(a) " vs " fmt(f) " ms = " ratio(a, f), "≤ 1.25×", f > 0 && a <= 1.25 * f)
+		s = addm[n, SZ[1], "roam"]
+		target("refresh at 100,000" at ": added ≤ 1.1 × its own at " commas(SZ[1]), fmt(a) " vs " fmt(s) " ms = " ratio(a, s), "≤ 1.1×", s > 0 && a <= 1.1 * s)
+		s = addm[n, big, "seed"]
+		target("refresh at 100,000" at ": seed's added ≥ 4 × checkpw-roam's", fmt(s) " vs " fmt(a) " ms = " ratio(s, a), "≥ 4×", a > 0 ? s >= 4 * a : s > 0)
+	} else {
+		target("refresh targets", "–", "–", "")
+	}
+	if (("newip", 10000, "roam") in addm) {
+		a = addm["newip", 10000, "roam"]
+		s = addm["newip", 10000, "seed"]
+		target("new address at 10,000: seed's added ≥ 3 × checkpw-roam's", fmt(s) " vs " fmt(a) " ms = " ratio(s, a), "≥ 3×", a > 0 ? s >= 3 * a : s > 0)
+	} else {
+		target("new address at 10,000", "–", "–", "")
+	}
+	if (("rebuild", 10000, "clearf") in procm) {
+		a = procm["rebuild", 10000, "clearf"]
+		f = procm["rebuild", 10000, "floor"]
+		target("rebuild at 10,000 (clearopensmtp -f) ≤ 1.5 × floor", fmt(a) " vs " fmt(f) " ms = " ratio(a, f), "≤ 1.5×", f > 0 && a <= 1.5 * f)
+	} else {
+		target("rebuild at 10,000", "–", "–", "")
+	}
+	if ((10000, "roam") in burstm && (10000, "seed") in burstm) {
+		a = burstm[10000, "roam"]
+		s = burstm[10000, "seed"]
+		target("burst at 10,000: seed's wall ≥ 5 × checkpw-roam's", fmt(s / 1000) " vs " fmt(a / 1000) " s = " ratio(s, a), "≥ 5×", s >= 5 * a)
+		r = burstreb[10000, "roam"]
+		target("burst at 10,000: far fewer rebuilds than logins (at most 10%, worst repetition)", r " rebuilds / 1,024 logins", "≤ 102", r != "" && r >= 0 && r <= 102)
+	} else {
+		target("burst at 10,000", "–", "–", "")
+	}
+	for (i = 0; i < 2; i++) {
+		n = i ? 100000 : 10000
+		if (!((n, "roam") in burstm))
+			continue
+		l = burstlost[n, "roam"]
+		target("burst at " commas(n) ": 0 addresses lost, 0 failed logins", (l == "" ? "?" : l) " lost, " burstfail[n, "roam"] " failed", "0", l == 0 && l != "" && burstfail[n, "roam"] == 0)
+	}
+	if (("expiry", big, "clear") in procm) {
+		a = procm["expiry", big, "clear"]
+		s = procm["expiry", big, "seed"]
+		f = procm["expiry", big, "floor"]
+		target("expiry at 100,000" at ": faster than the seed", fmt(a) " vs " fmt(s) " ms = " ratio(a, s), "< 1×", a < s)
+		target("expiry at 100,000" at ": ≤ 1.5 × floor", fmt(a) " vs " fmt(f) " ms = " ratio(a, f), "≤ 1.5×", f > 0 && a <= 1.5 * f)
+	} else {
+		target("expiry targets", "–", "–", "")
+	}
+	if (("refresh", big, "roam") in absm) {
+		a = absm["refresh", big, "roam"]
+		b = absm["refresh", big, "base"]
+		f = addm["refresh", big, "floor0"]
+		target("login latency, known address, at " commas(big) ": with checkpw-roam ≤ without + design floor", fmt(a) " vs " fmt(b) " + " fmt(f) " = " fmt(b + f) " ms", "≤", a <= b + f)
+	}
+	if (meta["memsize"] != "") {
+		m = 0
+		split("before:self known:self known:children new:children", mk, " ")
+		for (i = 1; i <= 4; i++)
+			if (meta["rss:" mk[i]] + 0 > m)
+				m = meta["rss:" mk[i]] + 0
+		if (rss["mem:" meta["memsize"] ":clear"] > m)
+			m = rss["mem:" meta["memsize"] ":clear"]
+		if (rss["mem:" meta["memsize"] ":clearf"] > m)
+			m = rss["mem:" meta["memsize"] ":clearf"]
+		if (meta["memsize"] == 100000)
+			target("peak memory at 100,000: every process < 2 × list + 1 MiB", commas(m) " KiB (largest) vs " commas(int(lim)) " KiB", "<", m > 0 && m < lim)
+		else
+			target("peak memory at 100,000 (quick run: measured at " commas(meta["memsize"]) ", where the limit, meant for 100,000, is below a dynamic program's own size)", commas(m) " KiB (largest) vs " commas(int(lim)) " KiB", "<", "n/a")
+	}
+
+	print "## Targets"
+	print ""
+	print "| target | this run | required | result |"
+	print "|---|---|---|---|"
+	for (i = 1; i <= nt; i++)
+		printf "| %s | %s | %s | %s |\n", tname[i], tfig[i], tneed[i], tok[i]
+	print ""
+	for (k in cnt)
+		if (k ~ /^mem:/)
+			sanity(k, k ~ /:before$/ ? "exit 1 expected" : "")
+	print "## Checks"
+	print ""
+	if (!np) {
+		print "Every run exited 0 (rssprobe as checkpassword: 1, as designed), logged no"
+		print "warning, and lost no address."
+	} else {
+		for (i = 1; i <= np; i++)
+			print "- " probs[i]
+	}
+	print ""
+	print "Load average at the start: " meta["loadstart"] "; at the end: " meta["loadend"] "."
+	split(meta["loadstart"] " " meta["loadend"], la, " ")
+	if (la[1] > meta["nproc"] / 2) {
+		print ""
+		print "**The machine was busy when the run started** (load average above half its " meta["nproc"]
+		print "cores): the figures are noisy; run again on a quiet machine before reading the"
+		print "targets. (The load at the end includes the benchmark's own, the burst's above all.)"
+	}
+}
+
+function memrow(what, how, kb, lim, isfloor) {
+	if (kb == "") {
+		printf "| %s | %s | – | – |\n", what, how
+		return
+	}
+	printf "| %s | %s | %s | %s |\n", what, how, commas(kb), isfloor ? "–" : (kb < lim ? "yes" : "**no**")
+}
