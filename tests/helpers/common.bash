@@ -4,8 +4,10 @@
 
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 HELPERS=$TOP/tests/helpers
-CHECKPW_ROAM=$TOP/checkpw-roam
-CLEAROPENSMTP=$TOP/clearopensmtp
+# BIN_DIR: where the programs under test are (make asan sets build-asan).
+BIN_DIR=${BIN_DIR:-$TOP}
+CHECKPW_ROAM=$BIN_DIR/checkpw-roam
+CLEAROPENSMTP=$BIN_DIR/clearopensmtp
 FAKE_CHECKPW=$HELPERS/fake-checkpassword
 
 load_libs() {
