@@ -108,9 +108,10 @@ bench-clean:
 # takes BIN_DIR). Every report is fatal (exit 86) and is written to a file
 # of its own under build-asan/reports/, whoever wrote it (a detached
 # recorder, a session running as nobody, a program run with a cleared
-# environment): any file there is printed and fails the run. The options are compiled into the
-# sanitized programs (build-asan/san-defaults.c), so they hold where the
-# environment is cleared; ASAN_OPTIONS and UBSAN_OPTIONS still override.
+# environment): any file there is printed and fails the run. The options
+# are compiled into the sanitized programs (build-asan/san-defaults.c), so
+# they hold where the environment is cleared; ASAN_OPTIONS and
+# UBSAN_OPTIONS still override.
 # UBSan prints its diagnostic on stderr, where the test sees it, and its
 # one-line summary to the report file. Leak checking is on: it runs when a
 # process returns from main or calls exit (clearopensmtp's normal end);

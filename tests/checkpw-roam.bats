@@ -18,9 +18,10 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 	assert_output --regexp "$LINE_RE"
 	now=$(date +%s)
 	ts=$(list_ts 127.0.0.5)
-	[ "$ts" -le "$now" ] && [ "$ts" -ge $((now - 5)) ]
+	[ "$ts" -le "$now" ]
+	[ "$ts" -ge $((now - 5)) ]
 	relay_open 127.0.0.5
-	! relay_open 127.0.0.6
+	refute relay_open 127.0.0.6
 }
 
 @test "a bad password exits 1 and opens nothing" {
@@ -83,7 +84,7 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 @test "an address listed but missing from the cdb is put back by its next login" {
 	printf '127.0.0.5:allow,RELAYCLIENT="",RBLSMTPD=""\t%s\n' "$(date +%s)" >"$ROAM_DIR/open-smtp"
 	: | tcprules "$ROAM_DIR/tcp.smtp.cdb" "$ROAM_DIR/x.tmp"
-	! relay_open 127.0.0.5
+	refute relay_open 127.0.0.5
 	login 127.0.0.5 good
 	assert_success
 	relay_open 127.0.0.5

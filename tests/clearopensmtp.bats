@@ -30,7 +30,7 @@ three() {
 	assert_output ''
 	run list_ips
 	assert_output $'127.0.0.1\n127.0.0.2'
-	! relay_open 127.0.0.3
+	refute relay_open 127.0.0.3
 	relay_open 127.0.0.2
 }
 
@@ -43,7 +43,7 @@ three() {
 	assert_success
 	run list_ips
 	assert_output '127.0.0.1'
-	! relay_open 127.0.0.2
+	refute relay_open 127.0.0.2
 	relay_open 127.0.0.1
 }
 
@@ -92,7 +92,7 @@ three() {
 	three
 	run "$CLEAROPENSMTP" -d 127.0.0.1
 	assert_success
-	! relay_open 127.0.0.1
+	refute relay_open 127.0.0.1
 	run list_ips
 	assert_output $'127.0.0.2\n127.0.0.3'
 	entry 2001:db8::1:2:3:4:5 10 >>"$ROAM_DIR/open-smtp"
@@ -148,7 +148,7 @@ three() {
 	printf '10.0.0.:allow\n' >"$ROAM_DIR/tcp.smtp"
 	run "$CLEAROPENSMTP"
 	assert_success
-	! relay_open 127.0.0.3
+	refute relay_open 127.0.0.3
 }
 
 @test "a missing ROAM_DIR is a system failure (111)" {
@@ -183,7 +183,7 @@ three() {
 	run list_ips
 	assert_output $'127.0.0.1\n127.0.0.9'
 	relay_open 127.0.0.9
-	! relay_open 127.0.0.2
+	refute relay_open 127.0.0.2
 }
 
 @test "a lock held too long is a system failure (111) after about 10 s, with nothing changed" {

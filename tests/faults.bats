@@ -78,7 +78,7 @@ wait_for_recorder() {
 	rm "$ROAM_DIR/filler"
 	run "$CLEAROPENSMTP"
 	assert_success
-	! relay_open 127.0.0.5
+	refute relay_open 127.0.0.5
 	run list_ips
 	assert_output ''
 }
@@ -132,7 +132,8 @@ wait_for_recorder() {
 	done
 	run ps -o sid=,pgid= -p "$RECORDER"
 	read -r sid pgid <<<"$output"
-	[ "$sid" = "$RECORDER" ] && [ "$pgid" = "$RECORDER" ]
+	[ "$sid" = "$RECORDER" ]
+	[ "$pgid" = "$RECORDER" ]
 }
 
 @test "a recorder killed during the login does not delay it, and the next login records" {

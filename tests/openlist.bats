@@ -48,7 +48,7 @@ vpopmail_line() {
 	[ "$(grep -c 'malformed line' <<<"$output")" -eq 7 ]
 	head -n 8 "$ROAM_DIR/open-smtp" | cmp - "$BATS_TEST_TMPDIR/old"
 	for ip in 10.2.2.2 10.3.3.3 10.4.4.4 10.5.5.5 10.6.6.6 10.6.6.7; do
-		! relay_open "$ip"
+		refute relay_open "$ip"
 	done
 	relay_open 10.1.1.1
 	relay_open 127.0.0.5
@@ -106,7 +106,7 @@ vpopmail_line() {
 	assert_line --partial 'open-smtp line 1: keeping malformed line'
 	assert_line --partial 'open-smtp line 2: keeping malformed line out of the rules: "xxx'
 	head -n 3 "$ROAM_DIR/open-smtp" | cmp - "$BATS_TEST_TMPDIR/old"
-	! relay_open 10.9.9.9
+	refute relay_open 10.9.9.9
 	relay_open 10.1.1.1
 }
 
@@ -279,7 +279,7 @@ vpopmail_line() {
 	run cat "$ROAM_DIR/open-smtp"
 	assert_output --regexp $'^10\\.1\\.1\\.1:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 	relay_open 10.1.1.1
-	! relay_open 10.1.1.2
+	refute relay_open 10.1.1.2
 }
 
 @test "a writer that owns the directory but not its group still records (Dovecot's auth user)" {

@@ -39,7 +39,7 @@ snapshot() {
 	# Only the refreshed timestamp differs.
 	diff <(sed 's/\t[0-9]*$//; /^open-smtp /d' "$BATS_TEST_TMPDIR/snap.before") \
 		<(sed 's/\t[0-9]*$//; /^open-smtp /d' "$BATS_TEST_TMPDIR/snap.after")
-	! relay_open 1.2.3.4
+	refute relay_open 1.2.3.4
 }
 
 @test "the session inherits no descriptor to the relay files or to the recorder" {
@@ -67,7 +67,7 @@ snapshot() {
 	assert_line --partial 'checkpw-roam: warning: unable to open the relay for 1.2.3.4: unable to '
 	snapshot after
 	cmp "$BATS_TEST_TMPDIR/snap.before" "$BATS_TEST_TMPDIR/snap.after"
-	[ ! -e "$ROAM_DIR/tcp.smtp.cdb" ] || ! relay_open 1.2.3.4
+	if [ -e "$ROAM_DIR/tcp.smtp.cdb" ]; then refute relay_open 1.2.3.4; fi
 }
 
 @test "a local user cannot hold the lock to stall the writers" {

@@ -135,7 +135,8 @@ set_ts() {
 	run cat "$ROAM_DIR/open-smtp"
 	assert_output --regexp $'^127\\.0\\.0\\.21:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]+$'
 	ts=$(list_ts 127.0.0.21)
-	[ "$ts" -ge "$before" ] && [ "$ts" -le "$after" ]
+	[ "$ts" -ge "$before" ]
+	[ "$ts" -le "$after" ]
 	grep -qx 'checkpw-roam: info: relay opened for 127.0.0.21' \
 		"$BATS_TEST_TMPDIR/server.log"
 
