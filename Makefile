@@ -27,7 +27,8 @@ PROGLD = $(LINKMODE) -Wl,-z,relro,-z,now
 LIBS = $(CDB_LIBS) -lskarnet
 
 PROGS = checkpw-roam clearopensmtp
-COMMON = log.o ip.o rules.o atomicfile.o roamdir.o openlist.o rebuild.o update.o
+COMMON = log.o ip.o rules.o atomicfile.o roamdir.o openlist.o rebuild.o update.o \
+	prefault.o
 MAN8 = man/checkpw-roam.8 man/clearopensmtp.8
 MAN5 = man/open-smtp.5
 

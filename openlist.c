@@ -12,13 +12,6 @@
 #include "roamdir.h"
 #include "rules.h"
 
-static int
-no_emit(void *ctx, const char *k, size_t kl, const char *d, size_t dl)
-{
-	(void)ctx, (void)k, (void)kl, (void)d, (void)dl;
-	return 0;
-}
-
 /*
  * One line without its newline. Returns 1 for an entry, 0 for an empty
  * line, -1 for anything else: no TAB, a timestamp that is not 1 to 19
@@ -29,7 +22,7 @@ int
 openlist_parse_line(const char *line, size_t len, struct openentry *e)
 {
 	const char *tab;
-	size_t cut, colon, i;
+	size_t cut, colon, i, dlen;
 	uint64_t ts = 0;
 
 	memset(e, 0, sizeof *e);
@@ -55,11 +48,9 @@ openlist_parse_line(const char *line, size_t len, struct openentry *e)
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			return -1;
 	colon = rules_split(line, cut);
-	if (colon == cut || !ip_canonical(e->ip, line, colon)) {
-		e->ip[0] = '\0';
-		return -1;
-	}
-	if (rules_parse_line(line, cut, no_emit, 0) != RULES_OK) {
+	if (colon == cut || !ip_canonical(e->ip, line, colon) ||
+	    rules_compile(line + colon + 1, cut - colon - 1, 0, &dlen) !=
+		RULES_OK) {
 		e->ip[0] = '\0';
 		return -1;
 	}
@@ -145,13 +136,28 @@ openlist_writer_open(struct openlist_writer *w, int dirfd, struct fail *f)
 	return 0;
 }
 
+/* Decimal digits of v and their count; buf has room for 20. */
+static size_t
+u64_fmt(char *buf, uint64_t v)
+{
+	char t[20];
+	size_t n = 0, i;
+
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	for (i = 0; i < n; i++)
+		buf[i] = t[n - 1 - i];
+	return n;
+}
+
 /* Appends a line; a good entry is written in canonical form. */
 void
 openlist_writer_add(struct openlist_writer *w, const struct openentry *e)
 {
 	unsigned char val[16];
 	char ts[24];
-	size_t len;
+	size_t len, iplen;
 
 	if (!e->ip[0]) {
 		atomicfile_write(&w->list, e->raw, e->rawlen);
@@ -159,19 +165,19 @@ openlist_writer_add(struct openlist_writer *w, const struct openentry *e)
 		w->off += e->rawlen + 1;
 		return;
 	}
-	len = strlen(e->ip);
-	atomicfile_write(&w->list, e->ip, len);
+	iplen = strlen(e->ip);
+	atomicfile_write(&w->list, e->ip, iplen);
 	atomicfile_write(&w->list, ":", 1);
 	atomicfile_write(&w->list, e->rule, e->rulelen);
-	len += 1 + e->rulelen;
-	len += (size_t)snprintf(ts, sizeof ts, "\t%llu",
-				(unsigned long long)e->ts);
-	atomicfile_write(&w->list, ts, strlen(ts));
-	atomicfile_write(&w->list, "\n", 1);
+	ts[0] = '\t';
+	len = 1 + u64_fmt(ts + 1, e->ts);
+	ts[len] = '\n';
+	atomicfile_write(&w->list, ts, len + 1);
+	len += iplen + 1 + e->rulelen;
 	put64(val, w->off);
 	put64(val + 8, len);
-	if (cdb_make_add(&w->im, e->ip, (unsigned)strlen(e->ip), val,
-			 sizeof val) == -1 &&
+	if (cdb_make_add(&w->im, e->ip, (unsigned)iplen, val, sizeof val) ==
+		-1 &&
 	    !w->index.err)
 		w->index.err = errno;
 	w->off += len + 1;
@@ -216,23 +222,44 @@ openlist_writer_abort(struct openlist_writer *w)
 	atomicfile_abort(&w->list);
 }
 
+/* An address's line, found through the index. */
+#define SPOTMAX 1024 /* longer lines are not refreshed in place */
+struct openspot {
+	int fd; /* the list; -1 if not found */
+	uint64_t off, len, tspos;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+};
+
+static void
+spot_close(struct openspot *s)
+{
+	if (s->fd != -1)
+		close(s->fd);
+	s->fd = -1;
+}
+
 /*
  * Finds ip's line through the index, checked against the list it names
- * and against the line itself. Returns the list's descriptor (opened with
- * flags) and the line's place, or -1 when the index cannot say.
+ * and against the line itself, and opens the list with flags (O_RDONLY or
+ * O_RDWR). Returns 1, or 0 (s->fd -1) when the index cannot say. Takes no
+ * lock: touch checks again under it.
  */
 static int
-locate(int dirfd, const char *ip, int flags, uint64_t *off, uint64_t *len,
-       struct openentry *e, char *line, size_t linesize)
+find(int dirfd, const char *ip, int flags, struct openspot *s)
 {
 	unsigned char stamp[24], val[16];
+	struct openentry e;
 	struct stat st;
 	struct cdb c;
-	int ifd, lfd = -1, ok = 0;
+	char line[SPOTMAX];
+	int ifd, ok = 0;
 
+	s->fd = -1;
 	ifd = openat(dirfd, ROAM_INDEX, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (ifd == -1)
-		return -1;
+		return 0;
 	if (cdb_init(&c, ifd) == 0) {
 		ok = cdb_find(&c, INDEX_STAMP, sizeof INDEX_STAMP - 1) > 0 &&
 		     cdb_datalen(&c) == sizeof stamp &&
@@ -244,64 +271,74 @@ locate(int dirfd, const char *ip, int flags, uint64_t *off, uint64_t *len,
 	}
 	close(ifd);
 	if (!ok)
-		return -1;
-	*off = get64(val);
-	*len = get64(val + 8);
-	if (*len >= linesize)
-		return -1;
-	lfd = openat(dirfd, ROAM_LIST, flags | O_NOFOLLOW | O_CLOEXEC);
-	if (lfd == -1)
-		return -1;
-	if (fstat(lfd, &st) == -1 || !S_ISREG(st.st_mode) ||
+		return 0;
+	s->off = get64(val);
+	s->len = get64(val + 8);
+	if (s->len >= sizeof line)
+		return 0;
+	s->fd = openat(dirfd, ROAM_LIST, flags | O_NOFOLLOW | O_CLOEXEC);
+	if (s->fd == -1)
+		return 0;
+	if (fstat(s->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (uint64_t)st.st_dev != get64(stamp) ||
 	    (uint64_t)st.st_ino != get64(stamp + 8) ||
 	    (uint64_t)st.st_size != get64(stamp + 16) ||
-	    pread(lfd, line, *len, (off_t)*off) != (ssize_t)*len ||
-	    openlist_parse_line(line, *len, e) != 1 || strcmp(e->ip, ip) != 0) {
-		close(lfd);
-		return -1;
+	    pread(s->fd, line, s->len, (off_t)s->off) != (ssize_t)s->len ||
+	    openlist_parse_line(line, s->len, &e) != 1 ||
+	    strcmp(e.ip, ip) != 0) {
+		spot_close(s);
+		return 0;
 	}
-	return lfd;
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->size = st.st_size;
+	s->tspos = (uint64_t)(memchr(line, '\t', s->len) - (void *)line) + 1;
+	return 1;
 }
 
 /* Whether the index shows ip in the list; reads only, takes no lock. */
 int
 openlist_indexed(int dirfd, const char *ip)
 {
-	struct openentry e;
-	char line[1024];
-	uint64_t off, len;
-	int fd = locate(dirfd, ip, O_RDONLY, &off, &len, &e, line, sizeof line);
+	struct openspot s;
+	int r = find(dirfd, ip, O_RDONLY, &s);
 
-	if (fd == -1)
-		return 0;
-	close(fd);
-	return 1;
+	spot_close(&s);
+	return r;
 }
 
 /*
- * Under the lock: rewrites ip's timestamp in place when the new one has
- * as many digits (true from 2001 to 2286). Returns 1 if done, 0 if the
- * caller must rewrite the list. A crash can only leave the old digits, the
- * new ones, or (across a sector) a mix: a timestamp in between.
+ * Under the lock: rewrites the timestamp of the line found, if the list
+ * is still the one it was found in and the new timestamp has as many
+ * digits (true from 2001 to 2286). Returns 1 if done, 0 if the caller
+ * must rewrite the list. A crash can only leave the old digits, the new
+ * ones, or (across a sector) a mix: a timestamp in between.
  */
+static int
+touch(int dirfd, const struct openspot *s, uint64_t ts)
+{
+	struct stat st;
+	char digits[24];
+	size_t n;
+
+	if (s->fd == -1 ||
+	    fstatat(dirfd, ROAM_LIST, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    st.st_dev != s->dev || st.st_ino != s->ino || st.st_size != s->size)
+		return 0;
+	n = u64_fmt(digits, ts);
+	return n == s->len - s->tspos &&
+	       pwrite(s->fd, digits, n, (off_t)(s->off + s->tspos)) ==
+		   (ssize_t)n;
+}
+
+/* Under the lock: finds ip's line and rewrites its timestamp. */
 int
 openlist_refresh(int dirfd, const char *ip, uint64_t ts)
 {
-	struct openentry e;
-	char line[1024], digits[24];
-	uint64_t off, len, tspos;
-	int fd, n, r = 0;
+	struct openspot s;
+	int r = find(dirfd, ip, O_RDWR, &s) && touch(dirfd, &s, ts);
 
-	fd = locate(dirfd, ip, O_RDWR, &off, &len, &e, line, sizeof line);
-	if (fd == -1)
-		return 0;
-	n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)ts);
-	tspos = (uint64_t)(memchr(line, '\t', len) - (void *)line) + 1;
-	if ((uint64_t)n == len - tspos &&
-	    pwrite(fd, digits, (size_t)n, (off_t)(off + tspos)) == n)
-		r = 1;
-	close(fd);
+	spot_close(&s);
 	return r;
 }
 

@@ -68,8 +68,8 @@ rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
 	char *text;
 	size_t len;
 
-	rb->line = 0;
-	rb->cap = 0;
+	rb->rule = rb->data = 0;
+	rb->rulelen = rb->datalen = 0;
 	if (roamdir_read(dirfd, ROAM_RULES, 1, &text, &len, f) == -1)
 		return -1;
 	if (atomicfile_open(&rb->a, dirfd, ROAM_CDB, 0644, f) == -1) {
@@ -91,39 +91,59 @@ rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
 	return 0;
 }
 
-/* Adds the rule "ip:rule" of one open address. */
+/*
+ * Adds the record of the line "ip:rule" for one open address: ip is a
+ * canonical address, never a range, so its key is ip itself. Open
+ * addresses nearly all share one rule, so its data is compiled once.
+ */
 int
 rebuild_add(struct rebuild *rb, const char *ip, const char *rule,
 	    size_t rulelen, struct fail *f)
 {
-	size_t iplen = strlen(ip), n = iplen + 1 + rulelen;
+	if (!rb->rule || rulelen != rb->rulelen ||
+	    memcmp(rule, rb->rule, rulelen) != 0) {
+		char *t = malloc(rulelen + 1), *d = malloc(rulelen + 2);
 
-	if (n > rb->cap || !rb->line) {
-		char *t = realloc(rb->line, n + 1);
-
-		if (!t) {
+		if (!t || !d) {
+			free(t);
+			free(d);
 			FAILSYS(f, "unable to write ", rb->a.tmp);
 			return -1;
 		}
-		rb->line = t;
-		rb->cap = n;
+		if (rules_compile(rule, rulelen, d, &rb->datalen) != RULES_OK) {
+			free(t);
+			free(d);
+			errno = EINVAL;
+			FAILSYS(f, "unable to write ", rb->a.tmp);
+			return -1;
+		}
+		free(rb->rule);
+		free(rb->data);
+		memcpy(t, rule, rulelen);
+		rb->rule = t;
+		rb->rulelen = rulelen;
+		rb->data = d;
 	}
-	memcpy(rb->line, ip, iplen);
-	rb->line[iplen] = ':';
-	memcpy(rb->line + iplen + 1, rule, rulelen);
-	if (rules_parse_line(rb->line, n, add_record, &rb->cm) != RULES_OK) {
+	if (add_record(&rb->cm, ip, strlen(ip), rb->data, rb->datalen) == -1) {
 		FAILSYS(f, "unable to write ", rb->a.tmp);
 		return -1;
 	}
 	return 0;
 }
 
+static void
+forget_rule(struct rebuild *rb)
+{
+	free(rb->rule);
+	free(rb->data);
+	rb->rule = rb->data = 0;
+}
+
 /* Finishes, syncs and renames it into place; the old one stays on error. */
 int
 rebuild_commit(struct rebuild *rb, struct fail *f)
 {
-	free(rb->line);
-	rb->line = 0;
+	forget_rule(rb);
 	if (cdb_make_finish(&rb->cm) == -1) {
 		FAILSYS(f, "unable to write ", rb->a.tmp);
 		atomicfile_abort(&rb->a);
@@ -135,8 +155,7 @@ rebuild_commit(struct rebuild *rb, struct fail *f)
 void
 rebuild_abort(struct rebuild *rb)
 {
-	free(rb->line);
-	rb->line = 0;
+	forget_rule(rb);
 	/* tinycdb frees its tables only in cdb_make_finish; the temp goes. */
 	(void)cdb_make_finish(&rb->cm);
 	atomicfile_abort(&rb->a);

@@ -10,8 +10,10 @@
 struct rebuild {
 	struct atomicfile a;
 	struct cdb_make cm;
-	char *line; /* scratch for "ip:rule" */
-	size_t cap;
+	char *rule; /* the last open address's rule, as text */
+	size_t rulelen;
+	char *data; /* and its record data */
+	size_t datalen;
 };
 
 int rebuild_open(struct rebuild *rb, int dirfd, struct fail *f);

@@ -89,7 +89,10 @@ emit_range(const char *a, size_t alen, size_t dash, const char *data,
 	return r;
 }
 
-/* Parses ",NAME=<q>value<q>..." after the verb into "+NAME=value\0"... */
+/*
+ * Parses ",NAME=<q>value<q>..." after the verb into "+NAME=value\0"...;
+ * with data NULL it only checks.
+ */
 static int
 parse_instructions(const char *x, size_t len, char *data, size_t *dlen)
 {
@@ -102,9 +105,11 @@ parse_instructions(const char *x, size_t len, char *data, size_t *dlen)
 		if (!(eq = memchr(x, '=', len)))
 			return RULES_BAD;
 		i = (size_t)(eq - x);
-		data[(*dlen)++] = '+';
-		memcpy(data + *dlen, x + 1, i);
-		*dlen += i;
+		if (data) {
+			data[*dlen] = '+';
+			memcpy(data + *dlen + 1, x + 1, i);
+		}
+		*dlen += i + 1;
 		x += i + 1;
 		len -= i + 1;
 		if (!len)
@@ -112,13 +117,43 @@ parse_instructions(const char *x, size_t len, char *data, size_t *dlen)
 		if (!(end = memchr(x + 1, *x, len - 1)))
 			return RULES_BAD;
 		i = (size_t)(end - x - 1);
-		memcpy(data + *dlen, x + 1, i);
-		*dlen += i;
-		data[(*dlen)++] = '\0';
+		if (data) {
+			memcpy(data + *dlen, x + 1, i);
+			data[*dlen + i] = '\0';
+		}
+		*dlen += i + 1;
 		x += i + 2;
 		len -= i + 2;
 	}
 	return RULES_OK;
+}
+
+/*
+ * The data tcprules writes for a rule, the part of a line after the
+ * address and its colon ("allow,..." or "deny,...", trailing blanks
+ * ignored): "D\0" for deny, then "+NAME=value\0" per instruction. data has
+ * room for len + 2 bytes, or is NULL to check the rule only. Returns
+ * RULES_OK or RULES_BAD.
+ */
+int
+rules_compile(const char *rule, size_t len, char *data, size_t *dlen)
+{
+	while (len && (rule[len - 1] == '\n' || rule[len - 1] == ' ' ||
+		       rule[len - 1] == '\t'))
+		len--;
+	*dlen = 0;
+	if (len >= 4 && memcmp(rule, "deny", 4) == 0) {
+		if (data)
+			memcpy(data, "D", 2);
+		*dlen = 2;
+		rule += 4;
+		len -= 4;
+	} else if (len >= 5 && memcmp(rule, "allow", 5) == 0) {
+		rule += 5;
+		len -= 5;
+	} else
+		return RULES_BAD;
+	return parse_instructions(rule, len, data, dlen);
 }
 
 /*
@@ -131,7 +166,7 @@ rules_parse_line(const char *x, size_t len, rules_emit *emit, void *ctx)
 {
 	char stackdata[512], *data = stackdata;
 	size_t colon, dlen = 0, rest;
-	const char *a, *dash;
+	const char *dash;
 	int r;
 
 	if (len == 0 || x[0] == '#' || x[0] == '\n')
@@ -144,28 +179,17 @@ rules_parse_line(const char *x, size_t len, rules_emit *emit, void *ctx)
 	colon = rules_split(x, len);
 	if (colon == len)
 		return RULES_BAD;
-	a = x;
 	rest = len - colon - 1;
-	x += colon + 1;
 	/* The data is never longer than the rest of the line plus "D\0". */
 	if (rest + 2 > sizeof stackdata && !(data = malloc(rest + 2)))
 		return RULES_SYS;
-	if (memcmp(x, "deny", 4) == 0) {
-		memcpy(data, "D", 2);
-		dlen = 2;
-		x += 4;
-		rest -= 4;
-	} else {
-		x += 5;
-		rest -= 5;
-	}
-	r = parse_instructions(x, rest, data, &dlen);
+	r = rules_compile(x + colon + 1, rest, data, &dlen);
 	if (r == RULES_OK) {
-		if (!memchr(a, '=', colon) && !memchr(a, '@', colon) &&
-		    (dash = memchr(a, '-', colon)))
-			r = emit_range(a, colon, (size_t)(dash - a), data, dlen,
+		if (!memchr(x, '=', colon) && !memchr(x, '@', colon) &&
+		    (dash = memchr(x, '-', colon)))
+			r = emit_range(x, colon, (size_t)(dash - x), data, dlen,
 				       emit, ctx);
-		else if (emit(ctx, a, colon, data, dlen) == -1)
+		else if (emit(ctx, x, colon, data, dlen) == -1)
 			r = RULES_SYS;
 	}
 	if (data != stackdata)

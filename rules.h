@@ -15,5 +15,6 @@ typedef int rules_emit(void *ctx, const char *key, size_t keylen,
 
 int rules_parse_line(const char *line, size_t len, rules_emit *emit, void *ctx);
 size_t rules_split(const char *line, size_t len);
+int rules_compile(const char *rule, size_t len, char *data, size_t *dlen);
 
 #endif

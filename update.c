@@ -1,8 +1,11 @@
 /* update.c: one locked update of the relay state: list, index and cdb in one
  * pass. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "prefault.h"
 #include "rebuild.h"
 #include "roamdir.h"
 #include "update.h"
@@ -117,13 +120,37 @@ dropped(const struct plan *p, const struct openentry *e, struct outcome *o)
 	return p->expire && p->now > e->ts && p->now - e->ts > p->maxage;
 }
 
-/* Writes one kept entry to the new list and the new cdb. */
+/* Writes one kept entry to the new list (w NULL: none) and the new cdb. */
 static int
 keep(struct openlist_writer *w, struct rebuild *rb, const struct openentry *e,
      struct fail *f)
 {
-	openlist_writer_add(w, e);
+	if (w)
+		openlist_writer_add(w, e);
 	return rebuild_add(rb, e->ip, e->rule, e->rulelen, f);
+}
+
+/*
+ * Starts the new list once it is known to change: the lines of text
+ * before end go in as they are (in canonical form). Addresses waiting
+ * start it at once; otherwise the first dropped or refreshed line does,
+ * and a rebuild that changes no line writes no list.
+ */
+static int
+start_list(struct openlist_writer *wr, struct openlist_writer **w, int dirfd,
+	   const char *text, size_t end, struct fail *f)
+{
+	struct openlist_cursor c = {text, end, 0, 0};
+	struct openentry e;
+
+	if (*w)
+		return 0;
+	if (openlist_writer_open(wr, dirfd, f) == -1)
+		return -1;
+	while (openlist_next(&c, &e) != 0)
+		openlist_writer_add(wr, &e);
+	*w = wr;
+	return 0;
 }
 
 /*
@@ -140,7 +167,9 @@ commit(struct rebuild *rb, struct openlist_writer *w, int rules, int lines,
 {
 	if (!rules)
 		rebuild_abort(rb);
-	if (!lines)
+	if (!w)
+		lines = 0;
+	else if (!lines)
 		openlist_writer_abort(w);
 	if (rules && lines) {
 		if (removes)
@@ -172,10 +201,11 @@ int
 update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
 {
 	struct openlist_cursor c = {0};
-	struct openlist_writer w;
+	struct openlist_writer wr, *w = 0;
 	struct pending pend = {0};
 	struct rebuild rb;
 	struct openentry e;
+	struct stat st;
 	char *list = 0, *journal = 0;
 	size_t jlen = 0, i;
 	int taken = 0, r, refreshed = 0, result = -1;
@@ -183,6 +213,9 @@ update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
 
 	memset(o, 0, sizeof *o);
 	roamdir_sweep(dirfd);
+	if (fstatat(dirfd, ROAM_LIST, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode))
+		prefault_heap(prefault_estimate((size_t)st.st_size));
 	if (roamdir_read(dirfd, ROAM_LIST, 0, &list, &c.len, f) == -1)
 		return -1;
 	c.text = list;
@@ -201,7 +234,7 @@ update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
 		goto nomem;
 	if (rebuild_open(&rb, dirfd, f) == -1)
 		goto out;
-	if (openlist_writer_open(&w, dirfd, f) == -1) {
+	if (pend.n && start_list(&wr, &w, dirfd, list, 0, f) == -1) {
 		rebuild_abort(&rb);
 		goto out;
 	}
@@ -210,7 +243,8 @@ update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
 
 		if (r < 0) {
 			openlist_warn_bad(ROAM_LIST, &e, c.lineno);
-			openlist_writer_add(&w, &e);
+			if (w)
+				openlist_writer_add(w, &e);
 			continue;
 		}
 		if ((wt = pending_find(&pend, e.ip)) && wt->state == WAITING) {
@@ -221,21 +255,25 @@ update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
 			}
 		}
 		if (dropped(p, &e, o)) {
+			if (start_list(&wr, &w, dirfd, list,
+				       (size_t)(e.raw - list), f) == -1)
+				goto abort;
 			o->dropped++;
 			continue;
 		}
-		if (keep(&w, &rb, &e, f) == -1)
+		if (keep(w, &rb, &e, f) == -1)
 			goto abort;
 	}
 	for (i = 0; i < pend.n; i++) {
 		if (pend.v[i].state != WAITING || dropped(p, &pend.v[i].e, o))
 			continue;
-		if (keep(&w, &rb, &pend.v[i].e, f) == -1)
+		if (start_list(&wr, &w, dirfd, list, c.len, f) == -1 ||
+		    keep(w, &rb, &pend.v[i].e, f) == -1)
 			goto abort;
 		pend.v[i].state = ADDED;
 		o->added++;
 	}
-	if (commit(&rb, &w, o->added || o->dropped || p->force,
+	if (commit(&rb, w, o->added || o->dropped || p->force,
 		   o->added || o->dropped || refreshed, removes, f) == -1)
 		goto out;
 	for (i = 0; p->report && i < pend.n; i++)
@@ -250,7 +288,8 @@ nomem:
 	goto out;
 abort:
 	rebuild_abort(&rb);
-	openlist_writer_abort(&w);
+	if (w)
+		openlist_writer_abort(w);
 out:
 	pending_free(&pend);
 	free(journal);

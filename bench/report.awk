@@ -248,8 +248,8 @@ function proc_table(wl, sizes, whos, filekey,    ns, sz, i, j, nw, w, n, k, f, l
 
 # The burst table.
 function burst_table(n,    w, j, k, i, s, c, l, fails, lmax, m, lo, hi, per, lab) {
-	split("base roam seed", w, " ")
-	for (j = 1; j <= 3; j++) {
+	split("base floor0 roam seed", w, " ")
+	for (j = 1; j <= 4; j++) {
 		k = "burst:" n ":" w[j]
 		if (!has(k))
 			continue
@@ -272,7 +272,7 @@ function burst_table(n,    w, j, k, i, s, c, l, fails, lmax, m, lo, hi, per, lab
 				lmax = x
 		}
 		lab = label[w[j]]
-		printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", commas(n), lab, range(M / 1000, LO / 1000, HI / 1000), fmt(M / 1024), w[j] == "base" ? "–" : commas(m) " (" commas(lo) "–" commas(hi) ")", w[j] == "base" ? "–" : commas(lm), fails, w[j] == "base" ? "–" : (lmax == "" ? "–" : lmax " (" chk[k, cnt[k]] ")")
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", commas(n), lab, range(M / 1000, LO / 1000, HI / 1000), fmt(M / 1024), w[j] ~ /^(base|floor0)$/ ? "–" : commas(m) " (" commas(lo) "–" commas(hi) ")", w[j] ~ /^(base|floor0)$/ ? "–" : commas(lm), fails, w[j] ~ /^(base|floor0)$/ ? "–" : (lmax == "" ? "–" : lmax " (" chk[k, cnt[k]] ")")
 		burstm[n, w[j]] = M
 		burstreb[n, w[j]] = hi
 		burstlost[n, w[j]] = lmax

@@ -266,6 +266,8 @@ no_temp_files() {
 	gen "$BATS_TEST_TMPDIR/tcp.smtp" -s 42 1000
 	gen "$ROAM_DIR/open-smtp" -k open -s 43 -t "$(date +%s)" 10000
 	cp "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/open-smtp.before"
+	local inode
+	inode=$(stat -c %i "$ROAM_DIR/open-smtp")
 	run compile "$BATS_TEST_TMPDIR/tcp.smtp"
 	assert_success
 	assert_output ''
@@ -273,8 +275,9 @@ no_temp_files() {
 	assert_success
 	run same_as "$BATS_TEST_TMPDIR/ref.cdb" "tcp.smtp + open-smtp"
 	assert_success
-	# nothing expired: -f leaves the list as it was
+	# nothing expired: -f leaves the list as it was, not even rewritten
 	cmp "$BATS_TEST_TMPDIR/open-smtp.before" "$ROAM_DIR/open-smtp"
+	[ "$(stat -c %i "$ROAM_DIR/open-smtp")" = "$inode" ]
 }
 
 @test "open entries alone, and after IPv4 corpus files, compile as tcprules does" {
@@ -283,6 +286,9 @@ no_temp_files() {
 		open_entry 127.0.0.2 10
 		open_entry 10.0.0.5 20
 		printf '1.2.3.4:allow,RELAYCLIENT="",X="kept as is"\t%s\n' "$(date +%s)"
+		# the first rule again, then a deny: each line's own data
+		open_entry 10.0.0.6 30
+		printf '1.2.3.9:deny\t%s\n' "$(date +%s)"
 	} >"$ROAM_DIR/open-smtp"
 	run "$CLEAROPENSMTP" -f
 	assert_success
