@@ -167,6 +167,12 @@ $(ASAN_DIR)/clearopensmtp: $(ASAN_DIR)/clearopensmtp.o $(ASAN_COMMON)
 $(ASAN_DIR)/unit: tests/unit/unit.c $(ASAN_COMMON)
 	$(SAN_CC) $(SAN_CFLAGS) -I. $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# crash.bats kills clearopensmtp at random moments, some during the leak
+# check it runs at exit: LeakSanitizer's helper then reports only that it
+# could not stop the dying process. Such a report (that line alone) is
+# noted, not counted; any other line in a report fails the run.
+LSAN_KILLED = ^==[0-9]*==Unable to get registers from thread [0-9]*\.$$
+
 # unit.bats runs tests/unit/unit and build.bats runs make install: the
 # normal build is needed beside the sanitized one.
 asan: all tests/unit/unit $(ASAN_PROGS) $(ASAN_DIR)/unit
@@ -178,6 +184,10 @@ asan: all tests/unit/unit $(ASAN_PROGS) $(ASAN_DIR)/unit
 	BIN_DIR=$(CURDIR)/$(ASAN_DIR) tests/run $(ASAN_BATS) || status=1; \
 	for r in $(ASAN_REPORTS)/*; do \
 		[ -f "$$r" ] || continue; \
+		if ! grep -qv "$(LSAN_KILLED)" "$$r"; then \
+			echo "asan: $${r##*/}: a leak check cut short by kill -9"; \
+			continue; \
+		fi; \
 		echo "asan: sanitizer report $${r##*/}:" >&2; cat "$$r" >&2; \
 		status=1; \
 	done; \
