@@ -222,44 +222,28 @@ openlist_writer_abort(struct openlist_writer *w)
 	atomicfile_abort(&w->list);
 }
 
-/* An address's line, found through the index. */
-#define SPOTMAX 1024 /* longer lines are not refreshed in place */
-struct openspot {
-	int fd; /* the list; -1 if not found */
-	uint64_t off, len, tspos;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-};
-
-static void
-spot_close(struct openspot *s)
-{
-	if (s->fd != -1)
-		close(s->fd);
-	s->fd = -1;
-}
+#define LINEMAX 1024 /* longer lines are not refreshed in place */
 
 /*
  * Finds ip's line through the index, checked against the list it names
- * and against the line itself, and opens the list with flags (O_RDONLY or
- * O_RDWR). Returns 1, or 0 (s->fd -1) when the index cannot say. Takes no
- * lock: touch checks again under it.
+ * and against the line itself. Returns the list's descriptor (opened with
+ * flags) and where the line's timestamp is, or -1 when the index cannot
+ * say.
  */
 static int
-find(int dirfd, const char *ip, int flags, struct openspot *s)
+locate(int dirfd, const char *ip, int flags, uint64_t *tspos, size_t *tslen)
 {
 	unsigned char stamp[24], val[16];
 	struct openentry e;
 	struct stat st;
 	struct cdb c;
-	char line[SPOTMAX];
-	int ifd, ok = 0;
+	char line[LINEMAX];
+	uint64_t off, len;
+	int ifd, fd, ok = 0;
 
-	s->fd = -1;
 	ifd = openat(dirfd, ROAM_INDEX, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (ifd == -1)
-		return 0;
+		return -1;
 	if (cdb_init(&c, ifd) == 0) {
 		ok = cdb_find(&c, INDEX_STAMP, sizeof INDEX_STAMP - 1) > 0 &&
 		     cdb_datalen(&c) == sizeof stamp &&
@@ -271,74 +255,61 @@ find(int dirfd, const char *ip, int flags, struct openspot *s)
 	}
 	close(ifd);
 	if (!ok)
-		return 0;
-	s->off = get64(val);
-	s->len = get64(val + 8);
-	if (s->len >= sizeof line)
-		return 0;
-	s->fd = openat(dirfd, ROAM_LIST, flags | O_NOFOLLOW | O_CLOEXEC);
-	if (s->fd == -1)
-		return 0;
-	if (fstat(s->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+		return -1;
+	off = get64(val);
+	len = get64(val + 8);
+	if (len >= sizeof line)
+		return -1;
+	fd = openat(dirfd, ROAM_LIST, flags | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (uint64_t)st.st_dev != get64(stamp) ||
 	    (uint64_t)st.st_ino != get64(stamp + 8) ||
 	    (uint64_t)st.st_size != get64(stamp + 16) ||
-	    pread(s->fd, line, s->len, (off_t)s->off) != (ssize_t)s->len ||
-	    openlist_parse_line(line, s->len, &e) != 1 ||
-	    strcmp(e.ip, ip) != 0) {
-		spot_close(s);
-		return 0;
+	    pread(fd, line, len, (off_t)off) != (ssize_t)len ||
+	    openlist_parse_line(line, len, &e) != 1 || strcmp(e.ip, ip) != 0) {
+		close(fd);
+		return -1;
 	}
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
-	s->size = st.st_size;
-	s->tspos = (uint64_t)(memchr(line, '\t', s->len) - (void *)line) + 1;
-	return 1;
+	*tspos = off + (uint64_t)(memchr(line, '\t', len) - (void *)line) + 1;
+	*tslen = (size_t)(off + len - *tspos);
+	return fd;
 }
 
 /* Whether the index shows ip in the list; reads only, takes no lock. */
 int
 openlist_indexed(int dirfd, const char *ip)
 {
-	struct openspot s;
-	int r = find(dirfd, ip, O_RDONLY, &s);
+	uint64_t tspos;
+	size_t tslen;
+	int fd = locate(dirfd, ip, O_RDONLY, &tspos, &tslen);
 
-	spot_close(&s);
-	return r;
+	if (fd == -1)
+		return 0;
+	close(fd);
+	return 1;
 }
 
 /*
- * Under the lock: rewrites the timestamp of the line found, if the list
- * is still the one it was found in and the new timestamp has as many
- * digits (true from 2001 to 2286). Returns 1 if done, 0 if the caller
- * must rewrite the list. A crash can only leave the old digits, the new
- * ones, or (across a sector) a mix: a timestamp in between.
+ * Under the lock: rewrites ip's timestamp in place when the new one has
+ * as many digits (true from 2001 to 2286). Returns 1 if done, 0 if the
+ * caller must rewrite the list. A crash can only leave the old digits, the
+ * new ones, or (across a sector) a mix: a timestamp in between.
  */
-static int
-touch(int dirfd, const struct openspot *s, uint64_t ts)
-{
-	struct stat st;
-	char digits[24];
-	size_t n;
-
-	if (s->fd == -1 ||
-	    fstatat(dirfd, ROAM_LIST, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    st.st_dev != s->dev || st.st_ino != s->ino || st.st_size != s->size)
-		return 0;
-	n = u64_fmt(digits, ts);
-	return n == s->len - s->tspos &&
-	       pwrite(s->fd, digits, n, (off_t)(s->off + s->tspos)) ==
-		   (ssize_t)n;
-}
-
-/* Under the lock: finds ip's line and rewrites its timestamp. */
 int
 openlist_refresh(int dirfd, const char *ip, uint64_t ts)
 {
-	struct openspot s;
-	int r = find(dirfd, ip, O_RDWR, &s) && touch(dirfd, &s, ts);
+	char digits[24];
+	uint64_t tspos;
+	size_t tslen, n;
+	int fd = locate(dirfd, ip, O_RDWR, &tspos, &tslen), r;
 
-	spot_close(&s);
+	if (fd == -1)
+		return 0;
+	n = u64_fmt(digits, ts);
+	r = n == tslen && pwrite(fd, digits, n, (off_t)tspos) == (ssize_t)n;
+	close(fd);
 	return r;
 }
 
