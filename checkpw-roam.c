@@ -141,9 +141,10 @@ configure(struct config *cf)
 
 /*
  * Records the address. A known one is refreshed in place and the cdb
- * left alone, unless the cdb lacks it (an earlier rebuild failed). A new
- * one goes in the journal first, so that whoever holds the lock adds it
- * with the others waiting, in one rebuild.
+ * left alone, unless the cdb lacks it (an earlier rebuild failed). When
+ * another writer holds the lock, a new one goes in the journal before
+ * waiting, so that whoever holds the lock adds it with the others
+ * waiting, in one rebuild.
  */
 static int
 record(const struct config *cf)
@@ -153,14 +154,17 @@ record(const struct config *cf)
 	struct plan plan = {&me, 1, me.ts, 0, 0, 0, 0, 1};
 	struct outcome o;
 	struct fail f;
-	int dirfd, lockfd, refreshed, r = -1;
+	int dirfd, lockfd, refreshed, journaled = 0, r = -1;
 
 	memcpy(me.ip, cf->ip, sizeof me.ip);
 	if ((dirfd = roamdir_open(cf->dir, &f)) == -1)
 		goto out;
-	if (!openlist_indexed(dirfd, me.ip))
-		(void)openlist_journal_add(dirfd, &me, &f);
-	if ((lockfd = roamdir_lock(dirfd, cf->dir, ROAM_LOCK_MS, &f)) == -1) {
+	if ((lockfd = roamdir_lock(dirfd, cf->dir, 0, &f)) == -1) {
+		if (!openlist_indexed(dirfd, me.ip))
+			journaled = openlist_journal_add(dirfd, &me, &f) == 0;
+		lockfd = roamdir_lock(dirfd, cf->dir, ROAM_LOCK_MS, &f);
+	}
+	if (lockfd == -1) {
 		close(dirfd);
 		goto out;
 	}
@@ -168,8 +172,12 @@ record(const struct config *cf)
 	plan.force = !rebuild_has(dirfd, me.ip); /* a rebuild failed before */
 	if (refreshed && !plan.force)
 		r = 0;
-	else
-		r = update(dirfd, &plan, &o, &f);
+	else if ((r = update(dirfd, &plan, &o, &f)) == -1 && !journaled) {
+		/* Left waiting for the next update (a bad tcp.smtp, say). */
+		struct fail ignored;
+
+		(void)openlist_journal_add(dirfd, &me, &ignored);
+	}
 	close(lockfd);
 	close(dirfd);
 out:

@@ -225,6 +225,20 @@ openlist_writer_abort(struct openlist_writer *w)
 #define LINEMAX 1024 /* longer lines are not refreshed in place */
 
 /*
+ * One record of the index, read with a few preads (cdb_seek) rather than
+ * a mapping: a single lookup in a large index costs far less that way.
+ */
+static int
+index_get(int fd, const char *key, unsigned klen, unsigned char *buf,
+	  unsigned want)
+{
+	unsigned dlen;
+
+	return cdb_seek(fd, key, klen, &dlen) > 0 && dlen == want &&
+	       cdb_bread(fd, buf, (int)want) == 0;
+}
+
+/*
  * Finds ip's line through the index, checked against the list it names
  * and against the line itself. Returns the list's descriptor (opened with
  * flags) and where the line's timestamp is, or -1 when the index cannot
@@ -236,7 +250,6 @@ locate(int dirfd, const char *ip, int flags, uint64_t *tspos, size_t *tslen)
 	unsigned char stamp[24], val[16];
 	struct openentry e;
 	struct stat st;
-	struct cdb c;
 	char line[LINEMAX];
 	uint64_t off, len;
 	int ifd, fd, ok = 0;
@@ -244,15 +257,9 @@ locate(int dirfd, const char *ip, int flags, uint64_t *tspos, size_t *tslen)
 	ifd = openat(dirfd, ROAM_INDEX, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (ifd == -1)
 		return -1;
-	if (cdb_init(&c, ifd) == 0) {
-		ok = cdb_find(&c, INDEX_STAMP, sizeof INDEX_STAMP - 1) > 0 &&
-		     cdb_datalen(&c) == sizeof stamp &&
-		     cdb_read(&c, stamp, sizeof stamp, cdb_datapos(&c)) == 0 &&
-		     cdb_find(&c, ip, (unsigned)strlen(ip)) > 0 &&
-		     cdb_datalen(&c) == sizeof val &&
-		     cdb_read(&c, val, sizeof val, cdb_datapos(&c)) == 0;
-		cdb_free(&c);
-	}
+	ok = index_get(ifd, INDEX_STAMP, sizeof INDEX_STAMP - 1, stamp,
+		       sizeof stamp) &&
+	     index_get(ifd, ip, (unsigned)strlen(ip), val, sizeof val);
 	close(ifd);
 	if (!ok)
 		return -1;
