@@ -28,7 +28,7 @@ LIBS = $(CDB_LIBS) -lskarnet
 
 PROGS = checkpw-roam clearopensmtp
 COMMON = log.o ip.o rules.o atomicfile.o roamdir.o openlist.o rebuild.o update.o \
-	prefault.o
+	prefault.o stamp.o
 MAN8 = man/checkpw-roam.8 man/clearopensmtp.8
 MAN5 = man/open-smtp.5
 

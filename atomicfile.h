@@ -16,6 +16,9 @@ struct atomicfile {
 	int err;
 	int nosync;    /* for files derived from others: no fsync */
 	int nodirsync; /* the caller syncs the directory after more renames */
+	int keepold; /* the replaced file stays as NAME.old: atomicfile_drop_old
+		      */
+	char old[132];
 };
 
 int atomicfile_open(struct atomicfile *a, int dirfd, const char *name,
@@ -23,6 +26,7 @@ int atomicfile_open(struct atomicfile *a, int dirfd, const char *name,
 void atomicfile_write(struct atomicfile *a, const char *s, size_t len);
 int atomicfile_commit(struct atomicfile *a, struct fail *f);
 void atomicfile_abort(struct atomicfile *a);
+void atomicfile_drop_old(struct atomicfile *a);
 int atomicfile_is_temp(const char *entry, const char *name);
 
 #endif

@@ -147,14 +147,14 @@ configure(struct config *cf)
  * waiting, in one rebuild.
  */
 static int
-record(const struct config *cf)
+record(const struct config *cf, void (*opened)(void *), void *arg)
 {
 	struct openentry me = {
 	    {0}, cf->rule, strlen(cf->rule), (uint64_t)time(0), 0, 0};
-	struct plan plan = {&me, 1, me.ts, 0, 0, 0, 0, 1};
+	struct plan plan = {&me, 1, me.ts, 0, 0, 0, 0, 1, opened, arg};
 	struct outcome o;
 	struct fail f;
-	int dirfd, lockfd, refreshed, journaled = 0, r = -1;
+	int dirfd, lockfd, t, refreshed, journaled = 0, r = -1;
 
 	memcpy(me.ip, cf->ip, sizeof me.ip);
 	if ((dirfd = roamdir_open(cf->dir, &f)) == -1)
@@ -168,11 +168,14 @@ record(const struct config *cf)
 		close(dirfd);
 		goto out;
 	}
-	refreshed = openlist_refresh(dirfd, me.ip, me.ts);
-	plan.force = !rebuild_has(dirfd, me.ip); /* a rebuild failed before */
-	if (refreshed && !plan.force)
+	t = openlist_touch(dirfd, me.ip, me.ts);
+	refreshed = t == 1;
+	/* Maybe listed but missing from the cdb: a rebuild failed before. */
+	plan.force = t != 0 && !rebuild_has(dirfd, me.ip);
+	if (refreshed && !plan.force) {
+		roamdir_sweep_old(dirfd);
 		r = 0;
-	else if ((r = update(dirfd, &plan, &o, &f)) == -1 && !journaled) {
+	} else if ((r = update(dirfd, &plan, &o, &f)) == -1 && !journaled) {
 		/* Left waiting for the next update (a bad tcp.smtp, say). */
 		struct fail ignored;
 
@@ -191,11 +194,29 @@ out:
  * before authentication. It records only when the link after
  * authentication says so; end of file means the login failed.
  */
+static int answered;
+
+static void
+answer(int chan, char c)
+{
+	/* The link may have stopped waiting; the result stands either way. */
+	if (!answered)
+		(void)!write(chan, &c, 1);
+	answered = 1;
+}
+
+/* The relay is open: the login need not wait for the housekeeping. */
+static void
+opened(void *chan)
+{
+	answer(*(int *)chan, ANSWER_DONE);
+}
+
 static void
 recorder(int chan, const struct config *cf)
 {
 	struct pollfd p = {chan, POLLIN, 0};
-	char c = 0, answer;
+	char c = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	/* Past a file size limit, fail the write and report it; do not die. */
@@ -204,10 +225,8 @@ recorder(int chan, const struct config *cf)
 		_exit(0);
 	if (read(chan, &c, 1) != 1 || c != MSG_GOOD)
 		_exit(0);
-	answer = record(cf) == 0 ? ANSWER_DONE : ANSWER_FAILED;
-	/* The link may have stopped waiting; the result stands either way. */
-	if (write(chan, &answer, 1) != 1)
-		_exit(0);
+	answer(chan,
+	       record(cf, opened, &chan) == 0 ? ANSWER_DONE : ANSWER_FAILED);
 	_exit(0);
 }
 

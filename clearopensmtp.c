@@ -61,7 +61,10 @@ print_entry(const struct openentry *e, uint64_t now, uint64_t maxage)
 	       (unsigned long long)left);
 }
 
-/* -l, -n: read the list and print; no lock, no change. */
+/*
+ * -l, -n: read the list and print; no change. A shared lock, where it can
+ * be had, keeps a line being appended from being read half written.
+ */
 static void
 show(int dirfd, const struct options *o, const char *drop, uint64_t now,
      uint64_t maxage)
@@ -70,10 +73,12 @@ show(int dirfd, const struct options *o, const char *drop, uint64_t now,
 	struct openentry e;
 	struct fail f;
 	char *text;
-	int r;
+	int r, lockfd = roamdir_lock_shared(dirfd);
 
-	if (roamdir_read(dirfd, ROAM_LIST, 0, &text, &c.len, &f) == -1)
+	if (roamdir_read(dirfd, ROAM_LIST, 0, &text, &c.len, 0, &f) == -1)
 		log_fatal(f.code, f.msg);
+	if (lockfd != -1)
+		close(lockfd);
 	c.text = text;
 	while ((r = openlist_next(&c, &e)) != 0) {
 		if (r < 0)

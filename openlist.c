@@ -11,6 +11,7 @@
 #include "openlist.h"
 #include "roamdir.h"
 #include "rules.h"
+#include "stamp.h"
 
 /*
  * One line without its newline. Returns 1 for an entry, 0 for an empty
@@ -151,6 +152,23 @@ u64_fmt(char *buf, uint64_t v)
 	return n;
 }
 
+/* A good entry's line in canonical form, with its newline, in buf (room
+ * for OPENLIST_LINEMAX); returns its length. */
+size_t
+openlist_format(char *buf, const struct openentry *e)
+{
+	size_t n = strlen(e->ip);
+
+	memcpy(buf, e->ip, n);
+	buf[n++] = ':';
+	memcpy(buf + n, e->rule, e->rulelen);
+	n += e->rulelen;
+	buf[n++] = '\t';
+	n += u64_fmt(buf + n, e->ts);
+	buf[n++] = '\n';
+	return n;
+}
+
 /* Appends a line; a good entry is written in canonical form. */
 void
 openlist_writer_add(struct openlist_writer *w, const struct openentry *e)
@@ -199,6 +217,8 @@ openlist_writer_commit(struct openlist_writer *w, struct fail *f)
 	put64(stamp, (uint64_t)st.st_dev);
 	put64(stamp + 8, (uint64_t)st.st_ino);
 	put64(stamp + 16, w->off);
+	fileid_of(&w->id, &st);
+	w->id.size = w->off;
 	if (atomicfile_commit(&w->list, f) == -1) {
 		(void)cdb_make_finish(&w->im);
 		atomicfile_abort(&w->index);
@@ -223,101 +243,223 @@ openlist_writer_abort(struct openlist_writer *w)
 }
 
 #define LINEMAX 1024 /* longer lines are not refreshed in place */
+/* Lines appended after the index was written are read to find one; past
+ * this many bytes, the next update writes a new index. */
+#define TAILMAX 16384
 
 /*
  * One record of the index, read with a few preads (cdb_seek) rather than
  * a mapping: a single lookup in a large index costs far less that way.
+ * 1 found, 0 not there, -1 unreadable.
  */
 static int
 index_get(int fd, const char *key, unsigned klen, unsigned char *buf,
 	  unsigned want)
 {
 	unsigned dlen;
+	int r = cdb_seek(fd, key, klen, &dlen);
 
-	return cdb_seek(fd, key, klen, &dlen) > 0 && dlen == want &&
-	       cdb_bread(fd, buf, (int)want) == 0;
+	if (r <= 0)
+		return r < 0 ? -1 : 0;
+	return dlen == want && cdb_bread(fd, buf, (int)want) == 0 ? 1 : -1;
+}
+
+/* Where an address's line is: the list open, its timestamp's digits. */
+struct place {
+	int fd;
+	uint64_t tspos, ts;
+	size_t tslen;
+};
+#define UNKNOWN (-1)
+#define ABSENT 0
+#define LOCATED 1
+
+/* Whether line (of the list, at off) is ip's entry; if so, where. */
+static int
+is_entry(const char *line, size_t len, uint64_t off, const char *ip,
+	 struct place *pl)
+{
+	struct openentry e;
+	const char *tab;
+
+	if (openlist_parse_line(line, len, &e) != 1 || strcmp(e.ip, ip) != 0)
+		return 0;
+	tab = memchr(line, '\t', len);
+	pl->tspos = off + (uint64_t)(tab - line) + 1;
+	pl->tslen = (size_t)(len - (size_t)(tab - line) - 1);
+	pl->ts = e.ts;
+	return 1;
+}
+
+/*
+ * The lines after the part of the list the index covers (appended since
+ * it was written): each address is compared first, the matching line then
+ * checked whole.
+ */
+static int
+scan_tail(int fd, const char *ip, uint64_t from, uint64_t to, struct place *pl)
+{
+	char buf[TAILMAX], canon[IP_FMTLEN];
+	size_t n = (size_t)(to - from), pos = 0;
+
+	if (to - from > TAILMAX)
+		return UNKNOWN;
+	if (n && pread(fd, buf, n, (off_t)from) != (ssize_t)n)
+		return UNKNOWN;
+	while (pos < n) {
+		const char *line = buf + pos, *nl = memchr(line, '\n', n - pos);
+		size_t len = nl ? (size_t)(nl - line) : n - pos;
+		const char *tab = memchr(line, '\t', len);
+
+		if (tab) {
+			size_t cut = (size_t)(tab - line);
+			size_t colon = rules_split(line, cut);
+
+			if (colon < cut && ip_canonical(canon, line, colon) &&
+			    strcmp(canon, ip) == 0 &&
+			    is_entry(line, len, from + pos, ip, pl))
+				return LOCATED;
+		}
+		pos += len + 1;
+	}
+	return ABSENT;
 }
 
 /*
  * Finds ip's line through the index, checked against the list it names
- * and against the line itself. Returns the list's descriptor (opened with
- * flags) and where the line's timestamp is, or -1 when the index cannot
+ * and against the line itself, and among the lines appended since.
+ * LOCATED leaves the list open (with flags) in pl; ABSENT means the index
+ * and the lines after it show ip is not listed; UNKNOWN that they cannot
  * say.
  */
 static int
-locate(int dirfd, const char *ip, int flags, uint64_t *tspos, size_t *tslen)
+locate(int dirfd, const char *ip, int flags, struct place *pl)
 {
 	unsigned char stamp[24], val[16];
-	struct openentry e;
 	struct stat st;
 	char line[LINEMAX];
-	uint64_t off, len;
-	int ifd, fd, ok = 0;
+	uint64_t off, len, covered;
+	int ifd, found, r = UNKNOWN;
 
 	ifd = openat(dirfd, ROAM_INDEX, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (ifd == -1)
-		return -1;
-	ok = index_get(ifd, INDEX_STAMP, sizeof INDEX_STAMP - 1, stamp,
-		       sizeof stamp) &&
-	     index_get(ifd, ip, (unsigned)strlen(ip), val, sizeof val);
+		return UNKNOWN;
+	found = index_get(ifd, INDEX_STAMP, sizeof INDEX_STAMP - 1, stamp,
+			  sizeof stamp) == 1
+		    ? index_get(ifd, ip, (unsigned)strlen(ip), val, sizeof val)
+		    : -1;
 	close(ifd);
-	if (!ok)
-		return -1;
-	off = get64(val);
-	len = get64(val + 8);
-	if (len >= sizeof line)
-		return -1;
-	fd = openat(dirfd, ROAM_LIST, flags | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	if (found == -1)
+		return UNKNOWN;
+	pl->fd = openat(dirfd, ROAM_LIST, flags | O_NOFOLLOW | O_CLOEXEC);
+	if (pl->fd == -1)
+		return UNKNOWN;
+	covered = get64(stamp + 16);
+	if (fstat(pl->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (uint64_t)st.st_dev != get64(stamp) ||
 	    (uint64_t)st.st_ino != get64(stamp + 8) ||
-	    (uint64_t)st.st_size != get64(stamp + 16) ||
-	    pread(fd, line, len, (off_t)off) != (ssize_t)len ||
-	    openlist_parse_line(line, len, &e) != 1 || strcmp(e.ip, ip) != 0) {
-		close(fd);
-		return -1;
+	    (uint64_t)st.st_size < covered) {
+		r = UNKNOWN;
+	} else if (found) {
+		off = get64(val);
+		len = get64(val + 8);
+		r = len < sizeof line && off + len <= covered &&
+			    pread(pl->fd, line, len, (off_t)off) ==
+				(ssize_t)len &&
+			    is_entry(line, len, off, ip, pl)
+			? LOCATED
+			: UNKNOWN;
+	} else {
+		r = scan_tail(pl->fd, ip, covered, (uint64_t)st.st_size, pl);
 	}
-	*tspos = off + (uint64_t)(memchr(line, '\t', len) - (void *)line) + 1;
-	*tslen = (size_t)(off + len - *tspos);
-	return fd;
+	if (r != LOCATED)
+		close(pl->fd);
+	return r;
 }
 
 /* Whether the index shows ip in the list; reads only, takes no lock. */
 int
 openlist_indexed(int dirfd, const char *ip)
 {
-	uint64_t tspos;
-	size_t tslen;
-	int fd = locate(dirfd, ip, O_RDONLY, &tspos, &tslen);
+	struct place pl;
 
-	if (fd == -1)
+	if (locate(dirfd, ip, O_RDONLY, &pl) != LOCATED)
 		return 0;
-	close(fd);
+	close(pl.fd);
 	return 1;
 }
 
 /*
- * Under the lock: rewrites ip's timestamp in place when the new one has
- * as many digits (true from 2001 to 2286). Returns 1 if done, 0 if the
- * caller must rewrite the list. A crash can only leave the old digits, the
- * new ones, or (across a sector) a mix: a timestamp in between.
+ * Under the lock: rewrites ip's timestamp in place, unless it is newer
+ * already, when the new one has as many digits (true from 2001 to 2286).
+ * Returns 1 if done, 0 if ip is not listed, -1 if the caller must rewrite
+ * the list. A crash can only leave the old digits, the new ones, or
+ * (across a sector) a mix: a timestamp in between.
  */
 int
-openlist_refresh(int dirfd, const char *ip, uint64_t ts)
+openlist_touch(int dirfd, const char *ip, uint64_t ts)
 {
+	struct place pl;
 	char digits[24];
-	uint64_t tspos;
-	size_t tslen, n;
-	int fd = locate(dirfd, ip, O_RDWR, &tspos, &tslen), r;
+	size_t n;
+	int r = locate(dirfd, ip, O_RDWR, &pl);
 
+	if (r != LOCATED)
+		return r;
+	if (ts > pl.ts) {
+		n = u64_fmt(digits, ts);
+		if (n != pl.tslen ||
+		    pwrite(pl.fd, digits, n, (off_t)pl.tspos) != (ssize_t)n)
+			r = UNKNOWN;
+	}
+	close(pl.fd);
+	return r;
+}
+
+/*
+ * Under the lock: appends whole lines (text, one write) to the list, which
+ * must still be the file expect names and end with a newline, and syncs
+ * it; on failure the list is cut back. Returns 1 with now set, 0 when the
+ * list is not that file, -1 on failure.
+ */
+int
+openlist_append(int dirfd, const struct fileid *expect, const char *text,
+		size_t len, struct fileid *now, struct fail *f)
+{
+	struct stat st;
+	char last;
+	ssize_t w = 0;
+	size_t done;
+	int fd;
+
+	fd = openat(dirfd, ROAM_LIST,
+		    O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1)
 		return 0;
-	n = u64_fmt(digits, ts);
-	r = n == tslen && pwrite(fd, digits, n, (off_t)tspos) == (ssize_t)n;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_dev != expect->dev ||
+	    (uint64_t)st.st_ino != expect->ino ||
+	    (uint64_t)st.st_size != expect->size || st.st_size == 0 ||
+	    pread(fd, &last, 1, st.st_size - 1) != 1 || last != '\n') {
+		close(fd);
+		return 0;
+	}
+	/* Short writes go on until the error that stops them is known. */
+	for (done = 0; done < len; done += (size_t)w)
+		if ((w = write(fd, text + done, len - done)) <= 0)
+			break;
+	if (done < len || fsync(fd) == -1 || fstat(fd, &st) == -1) {
+		if (done < len && w == 0)
+			errno = EIO;
+		FAILSYS(f, "unable to write ", ROAM_LIST);
+		if (ftruncate(fd, (off_t)expect->size) == 0)
+			(void)fsync(fd);
+		close(fd);
+		return -1;
+	}
+	fileid_of(now, &st);
 	close(fd);
-	return r;
+	return 1;
 }
 
 /*
@@ -401,7 +543,7 @@ openlist_journal_take(int dirfd, int sync, char **text, size_t *len, int *taken,
 	}
 	close(fd);
 	*taken = 1;
-	return roamdir_read(dirfd, ROAM_MERGING, 0, text, len, f);
+	return roamdir_read(dirfd, ROAM_MERGING, 0, text, len, 0, f);
 }
 
 void

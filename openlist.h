@@ -5,12 +5,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cdb.h>
 
 #include "atomicfile.h"
 #include "ip.h"
 #include "log.h"
+#include "stamp.h"
 
 /* One line: "IP:rule<TAB>epoch", or a malformed line kept verbatim. */
 struct openentry {
@@ -30,6 +32,8 @@ struct openlist_cursor {
 	size_t len, pos, lineno;
 };
 int openlist_next(struct openlist_cursor *c, struct openentry *e);
+size_t openlist_format(char *buf, const struct openentry *e);
+#define OPENLIST_LINEMAX(e) (strlen((e)->ip) + (e)->rulelen + 23)
 void openlist_warn_bad(const char *name, const struct openentry *e,
 		       size_t lineno);
 
@@ -38,6 +42,7 @@ struct openlist_writer {
 	struct atomicfile list, index;
 	struct cdb_make im;
 	uint64_t off;
+	struct fileid id; /* the new list, once committed */
 };
 int openlist_writer_open(struct openlist_writer *w, int dirfd, struct fail *f);
 void openlist_writer_add(struct openlist_writer *w, const struct openentry *e);
@@ -45,7 +50,9 @@ int openlist_writer_commit(struct openlist_writer *w, struct fail *f);
 void openlist_writer_abort(struct openlist_writer *w);
 
 int openlist_indexed(int dirfd, const char *ip);
-int openlist_refresh(int dirfd, const char *ip, uint64_t ts);
+int openlist_touch(int dirfd, const char *ip, uint64_t ts);
+int openlist_append(int dirfd, const struct fileid *expect, const char *text,
+		    size_t len, struct fileid *now, struct fail *f);
 
 int openlist_journal_add(int dirfd, const struct openentry *e, struct fail *f);
 int openlist_journal_take(int dirfd, int sync, char **text, size_t *len,

@@ -42,19 +42,27 @@ prefault_heap(size_t bytes)
 }
 
 /*
+ * The record tables tinycdb keeps while it writes a cdb of records: each
+ * of its 256 hash chains in blocks of 254 records (2,040 bytes), so 256
+ * blocks serve up to 65,024 records, and fewer records use fewer chains.
+ */
+size_t
+prefault_tables(size_t records)
+{
+	size_t chains = records < 256 ? records : 256;
+
+	return chains * ((records + 65023) / 65024) * 2040;
+}
+
+/*
  * What a pass over a list of listbytes uses: its copy, and the record
- * tables of two cdbs (the rules and the index). tinycdb keeps each of its
- * 256 hash chains in blocks of 254 records (2,040 bytes): 256 blocks per
- * cdb serve up to 65,024 lines. Lines are counted as 40 bytes, vpopmail's
- * shortest usual one ("1.2.3.4:allow,RELAYCLIENT=""<TAB>1234567890"):
- * counting too few only leaves some faults to the pass, too many would
- * add to its memory.
+ * tables of two cdbs (the rules and the index). Lines are counted as 40
+ * bytes, vpopmail's shortest usual one ("1.2.3.4:allow,RELAYCLIENT=""<TAB>
+ * 1234567890"): counting too few only leaves some faults to the pass, too
+ * many would add to its memory.
  */
 size_t
 prefault_estimate(size_t listbytes)
 {
-	size_t lines = listbytes / 40 + 1;
-	size_t blocks = 256 * ((lines + 65023) / 65024);
-
-	return listbytes + 2 * blocks * 2040 + 65536;
+	return listbytes + 2 * prefault_tables(listbytes / 40 + 1) + 65536;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 void prefault_heap(size_t bytes);
+size_t prefault_tables(size_t records);
 size_t prefault_estimate(size_t listbytes);
 
 #endif

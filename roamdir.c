@@ -16,6 +16,7 @@
 
 #include "atomicfile.h"
 #include "roamdir.h"
+#include "stamp.h"
 
 int
 roamdir_open(const char *dir, struct fail *f)
@@ -99,6 +100,8 @@ roamdir_sweep(int dirfd)
 	DIR *d;
 	struct dirent *de;
 
+	roamdir_sweep_old(dirfd);
+
 	if (fd == -1 || !(d = fdopendir(fd))) {
 		if (fd != -1)
 			close(fd);
@@ -110,6 +113,14 @@ roamdir_sweep(int dirfd)
 		    atomicfile_is_temp(de->d_name, ROAM_INDEX))
 			unlinkat(dirfd, de->d_name, 0);
 	closedir(d);
+}
+
+/* Removes a replaced cdb kept by a writer that did not live to drop it;
+ * cheap enough for every writer, under the lock. */
+void
+roamdir_sweep_old(int dirfd)
+{
+	unlinkat(dirfd, ROAM_CDB_OLD, 0);
 }
 
 /*
@@ -166,12 +177,34 @@ roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f)
 }
 
 /*
+ * For readers: the lock shared, if the lock file exists and may be read;
+ * -1 otherwise (nothing has been written yet, or another user's files).
+ */
+int
+roamdir_lock_shared(int dirfd)
+{
+	struct stat st;
+	int fd = openat(dirfd, ROAM_LOCK,
+			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    flock(fd, LOCK_SH) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * Reads a whole regular file of the directory; a missing one reads as
  * empty (text NULL). follow says whether a symbolic link may be followed.
+ * id, if not NULL, gets the file's identity (all zero if missing).
  */
 int
 roamdir_read(int dirfd, const char *name, int follow, char **text, size_t *len,
-	     struct fail *f)
+	     struct fileid *id, struct fail *f)
 {
 	struct stat st;
 	size_t cap = 0;
@@ -179,6 +212,8 @@ roamdir_read(int dirfd, const char *name, int follow, char **text, size_t *len,
 
 	*text = 0;
 	*len = 0;
+	if (id)
+		memset(id, 0, sizeof *id);
 	fd = openat(dirfd, name,
 		    O_RDONLY | O_NONBLOCK | O_CLOEXEC |
 			(follow ? 0 : O_NOFOLLOW));
@@ -197,6 +232,8 @@ roamdir_read(int dirfd, const char *name, int follow, char **text, size_t *len,
 		close(fd);
 		return -1;
 	}
+	if (id)
+		fileid_of(id, &st);
 	for (;;) {
 		ssize_t r;
 

@@ -1,13 +1,16 @@
 /* update.c: one locked update of the relay state: list, index and cdb in one
  * pass. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "prefault.h"
 #include "rebuild.h"
 #include "roamdir.h"
+#include "stamp.h"
 #include "update.h"
 
 /* Addresses waiting to be added: the journal's and the login's. */
@@ -193,9 +196,116 @@ commit(struct rebuild *rb, struct openlist_writer *w, int rules, int lines,
 }
 
 /*
+ * Only new addresses, and the stamp shows tcp.smtp.cdb was compiled from
+ * tcp.smtp and the list as they are: each address already listed is
+ * refreshed in place, the others are appended to the list and added to a
+ * copy of the cdb, without reading the list. Returns 1 when done, 0 when
+ * the full pass is needed, -1 on failure.
+ */
+static int
+append_new(int dirfd, const struct plan *p, struct pending *pend,
+	   struct outcome *o, struct fail *f)
+{
+	struct stamp st;
+	struct fileid now;
+	struct rebuild rb;
+	struct fail ignored;
+	char *text, *t;
+	size_t i, len = 0, n = 0;
+	int r;
+
+	if (!stamp_read(dirfd, &st) || !st.list.ino)
+		return 0;
+	if (roamdir_read(dirfd, ROAM_RULES, 1, &text, &len, 0, &ignored) == -1)
+		return 0;
+	r = stamp_sum(text, len) == st.rules;
+	free(text);
+	len = 0;
+	if (!r || fileid_at(dirfd, ROAM_CDB, 1, &now) == -1 ||
+	    !fileid_same(&now, &st.cdb) ||
+	    fileid_at(dirfd, ROAM_LIST, 0, &now) == -1 ||
+	    now.dev != st.list.dev || now.ino != st.list.ino ||
+	    now.size != st.list.size)
+		return 0;
+	for (i = 0; i < pend->n; i++) {
+		struct waiting *w = &pend->v[i];
+
+		if ((r = openlist_touch(dirfd, w->e.ip, w->e.ts)) == -1)
+			return 0;
+		if (r == 1) {
+			w->state = MERGED;
+			continue;
+		}
+		n++;
+		len += OPENLIST_LINEMAX(&w->e);
+	}
+	if (n == 0)
+		return 1;
+	if ((r = rebuild_copy(&rb, dirfd, &st.cdb, f)) != 1)
+		return r;
+	if (!(text = malloc(len))) {
+		FAILSYS(f, "unable to write ", ROAM_LIST);
+		rebuild_abort(&rb);
+		return -1;
+	}
+	for (t = text, i = 0; i < pend->n; i++) {
+		const struct openentry *e = &pend->v[i].e;
+
+		if (pend->v[i].state != WAITING)
+			continue;
+		if (rebuild_add(&rb, e->ip, e->rule, e->rulelen, f) == -1) {
+			free(text);
+			rebuild_abort(&rb);
+			return -1;
+		}
+		t += openlist_format(t, e);
+	}
+	/* The cdb's writing out overlaps with the list's sync. */
+	if (rebuild_finish(&rb, f) == -1) {
+		free(text);
+		return -1;
+	}
+	(void)sync_file_range(rb.a.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	r = openlist_append(dirfd, &st.list, text, (size_t)(t - text), &now, f);
+	free(text);
+	if (r != 1) {
+		rebuild_abort(&rb);
+		return r;
+	}
+	/*
+	 * Failing here leaves the list ahead of the stamp: a full pass next.
+	 * Once the cdb is in place the login may go on: a crash that loses
+	 * the rename leaves the address listed but not in the cdb, which its
+	 * next login mends.
+	 */
+	rb.a.nodirsync = 1;
+	rb.a.keepold = 1;
+	if (rebuild_commit(&rb, f) == -1)
+		return -1;
+	for (i = 0; i < pend->n; i++)
+		if (pend->v[i].state == WAITING) {
+			pend->v[i].state = ADDED;
+			o->added++;
+		}
+	if (p->opened)
+		p->opened(p->arg);
+	r = fsync(dirfd) == -1 && errno != EINVAL ? -1 : 1;
+	if (r == -1)
+		FAILSYS(f, "unable to sync the directory of ", ROAM_CDB);
+	atomicfile_drop_old(&rb.a);
+	if (r == 1) {
+		st.list = now;
+		st.cdb = rb.id;
+		stamp_write(dirfd, &st);
+	}
+	return r;
+}
+
+/*
  * Reads the list once and writes the new list, its index and the new cdb
  * in the same pass; the journal goes only once both are in place. Nothing
- * is written when nothing changes, unless forced.
+ * is written when nothing changes, unless forced. Only new addresses on a
+ * stamped state take the shorter way: append_new.
  */
 int
 update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
@@ -205,20 +315,15 @@ update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
 	struct pending pend = {0};
 	struct rebuild rb;
 	struct openentry e;
+	struct fileid listid;
 	struct stat st;
 	char *list = 0, *journal = 0;
 	size_t jlen = 0, i;
-	int taken = 0, r, refreshed = 0, result = -1;
+	int taken = 0, r, refreshed = 0, result = -1, rules, lines, same;
 	int removes = p->expire || p->drop != 0;
 
 	memset(o, 0, sizeof *o);
 	roamdir_sweep(dirfd);
-	if (fstatat(dirfd, ROAM_LIST, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode))
-		prefault_heap(prefault_estimate((size_t)st.st_size));
-	if (roamdir_read(dirfd, ROAM_LIST, 0, &list, &c.len, f) == -1)
-		return -1;
-	c.text = list;
 	/* When the rules go first (see below) the journal must be durable. */
 	if (p->merge && openlist_journal_take(dirfd, removes, &journal, &jlen,
 					      &taken, f) == -1)
@@ -232,6 +337,18 @@ update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
 	}
 	if (p->add && pending_add(&pend, p->add) == -1)
 		goto nomem;
+	if (!removes && !p->force && pend.n &&
+	    (r = append_new(dirfd, p, &pend, o, f)) != 0) {
+		if (r == -1)
+			goto out;
+		goto done;
+	}
+	if (fstatat(dirfd, ROAM_LIST, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode))
+		prefault_heap(prefault_estimate((size_t)st.st_size));
+	if (roamdir_read(dirfd, ROAM_LIST, 0, &list, &c.len, &listid, f) == -1)
+		goto out;
+	c.text = list;
 	if (rebuild_open(&rb, dirfd, f) == -1)
 		goto out;
 	if (pend.n && start_list(&wr, &w, dirfd, list, 0, f) == -1) {
@@ -273,9 +390,18 @@ update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
 		pend.v[i].state = ADDED;
 		o->added++;
 	}
-	if (commit(&rb, w, o->added || o->dropped || p->force,
-		   o->added || o->dropped || refreshed, removes, f) == -1)
+	rules = o->added || o->dropped || p->force;
+	lines = w && (o->added || o->dropped || refreshed);
+	/* Only timestamps changed: the stamp may name the cdb as it is. */
+	same = !rules && lines && rebuild_same(&rb, dirfd);
+	if (commit(&rb, w, rules, lines, removes, f) == -1)
 		goto out;
+	if (rules || same) {
+		struct stamp sp = {lines ? w->id : listid, rb.id, rb.rules};
+
+		stamp_write(dirfd, &sp);
+	}
+done:
 	for (i = 0; p->report && i < pend.n; i++)
 		if (pend.v[i].state == ADDED)
 			log_info("relay opened for ", pend.v[i].e.ip);

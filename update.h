@@ -17,6 +17,10 @@ struct plan {
 	const char *drop; /* a canonical address to close */
 	int force;	  /* rebuild the cdb even if nothing changed */
 	int report;	  /* log each address added */
+	/* Called, if set, as soon as the addresses are durable in the list
+	 * and open in the cdb, before the rest of the housekeeping. */
+	void (*opened)(void *arg);
+	void *arg;
 };
 
 struct outcome {

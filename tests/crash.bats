@@ -37,17 +37,19 @@ setup() {
 	cmp "$REF" "$ROAM_DIR/tcp.smtp.cdb"
 	LOCK_INO=$(stat -c %i "$ROAM_DIR/open-smtp.lock")
 	KILLED=0 LEFT_TEMP=0
-	declare -gA SEEN=() SPAN=([add]=100 [refresh]=100 [expire]=100 [close]=100 [force]=100)
+	# Kill windows in tenths of a millisecond: an append takes a few ms.
+	declare -gA SEEN=() SPAN=([add]=200 [refresh]=100 [expire]=1000 [close]=1000 [force]=1000)
 }
 teardown() {
 	exec {NEVER}>&-
 	common_teardown
 }
 
-# pause_ms MS: a pause, without a fork (which takes longer than the pause).
-pause_ms() {
+# pause_tenths N: a pause of N tenths of a millisecond, without a fork
+# (which takes longer than the pause).
+pause_tenths() {
 	local s
-	printf -v s '%d.%03d' $(($1 / 1000)) $(($1 % 1000))
+	printf -v s '%d.%04d' $(($1 / 10000)) $(($1 % 10000))
 	read -r -t "$s" -u "$NEVER" || :
 }
 
@@ -95,7 +97,7 @@ when_locked() {
 }
 
 # aim KIND LANDED: the kills of a KIND of trial come at random in the
-# first SPAN[KIND] ms after the lock is taken; a kill that came too late
+# first SPAN[KIND] tenths of a ms after the lock is taken; a kill that came too late
 # shortens that, one that landed lengthens it, so that about two in three
 # land, however fast the machine.
 aim() {
@@ -135,8 +137,8 @@ session_ran() {
 	fi
 }
 
-# login_killed DELAY_MS: a login from $IP whose recorder gets kill -9
-# DELAY_MS after it takes the lock. The login must succeed all the same.
+# login_killed DELAY: a login from $IP whose recorder gets kill -9 DELAY
+# tenths of a ms after it takes the lock. The login must succeed all the same.
 # Sets LANDED to 1 if the recorder died before it answered.
 login_killed() {
 	local chain rc=0 log
@@ -145,7 +147,7 @@ login_killed() {
 	chain=$!
 	recorder_of_chain "$chain"
 	if [ -n "$REC" ] && when_locked "$REC"; then
-		pause_ms "$1"
+		pause_tenths "$1"
 		kill -9 "$REC" 2>/dev/null || :
 	fi
 	wait "$chain" || rc=$?
@@ -216,7 +218,7 @@ tally() {
 report() {
 	local k s= w=
 	for k in "${!SEEN[@]}"; do s+=" list/cdb $k: ${SEEN[$k]};"; done
-	for k in "${!SPAN[@]}"; do w+=" $k ${SPAN[$k]}"; done
+	for k in "${!SPAN[@]}"; do w+=" $k $((SPAN[$k] / 10)).$((SPAN[$k] % 10))"; done
 	echo "# $1 trials, $KILLED killed mid-work ($LEFT_TEMP left a temp file);$s kill windows (ms):$w" >&3
 }
 
@@ -355,7 +357,7 @@ close_plan() {
 		"$CLEAROPENSMTP" "${args[@]}" 2>"$T/err" 3>&- &
 		pid=$!
 		if when_locked "$pid"; then
-			pause_ms $((RANDOM % SPAN[$kind]))
+			pause_tenths $((RANDOM % SPAN[$kind]))
 			kill -9 "$pid" 2>/dev/null || :
 		fi
 		rc=0
