@@ -11,7 +11,8 @@
 #include "atomicfile.h"
 
 /*
- * Creates NAME.tmp.PID beside NAME, owned and moded like the NAME it will
+ * Creates NAME.tmp.PID beside NAME (open for reading too: a new cdb may be
+ * compared with the old one), owned and moded like the NAME it will
  * replace (a new NAME gets the directory's owner and newmode). Callers hold
  * the writers' lock, so an existing temp of that name is a dead writer's.
  */
@@ -50,7 +51,7 @@ atomicfile_open(struct atomicfile *a, int dirfd, const char *name,
 	for (int tries = 0; a->fd == -1; tries++) {
 		a->fd = openat(
 		    dirfd, a->tmp,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (a->fd == -1 && (errno != EEXIST || tries ||
 				    unlinkat(dirfd, a->tmp, 0) == -1)) {
 			FAILSYS(f, "unable to create ", a->tmp);

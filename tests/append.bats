@@ -62,6 +62,27 @@ same_as_tcprules() {
 	[ "$(stat -c %s "$ROAM_DIR/open-smtp")" = "$size" ]
 }
 
+@test "a list rewritten for timestamps alone keeps the cdb, and the next new address is appended" {
+	login 127.0.0.5 good
+	login 127.0.0.6 good
+	# Without its index, a refresh rewrites the list; the cdb it would
+	# write has the same bytes, so it stays and the stamp names it.
+	rm "$ROAM_DIR/open-smtp.index"
+	cdb=$(inode "$ROAM_DIR/tcp.smtp.cdb")
+	list=$(inode "$ROAM_DIR/open-smtp")
+	sleep 1.1
+	login 127.0.0.5 good
+	assert_success
+	[ "$(inode "$ROAM_DIR/open-smtp")" != "$list" ]
+	[ "$(inode "$ROAM_DIR/tcp.smtp.cdb")" = "$cdb" ]
+	list=$(inode "$ROAM_DIR/open-smtp")
+	login 127.0.0.7 good
+	assert_success
+	[ "$(inode "$ROAM_DIR/open-smtp")" = "$list" ]
+	for i in 5 6 7; do relay_open 127.0.0.$i; done
+	same_as_tcprules
+}
+
 @test "an edit of tcp.smtp, even in place in the same second and size, is compiled by the next new address" {
 	printf '127.0.0.8:deny\n' >"$ROAM_DIR/tcp.smtp"
 	login 127.0.0.5 good
