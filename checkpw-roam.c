@@ -189,11 +189,7 @@ out:
 	return r;
 }
 
-/*
- * The recorder: a detached child that keeps the privileges of the link
- * before authentication. It records only when the link after
- * authentication says so; end of file means the login failed.
- */
+/* Answers the link once: 'K' as soon as the relay is open, or the end. */
 static int answered;
 
 static void
@@ -212,6 +208,11 @@ opened(void *chan)
 	answer(*(int *)chan, ANSWER_DONE);
 }
 
+/*
+ * The recorder: a detached child that keeps the privileges of the link
+ * before authentication. It records only when the link after
+ * authentication says so; end of file means the login failed.
+ */
 static void
 recorder(int chan, const struct config *cf)
 {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "le64.h"
 #include "openlist.h"
 #include "roamdir.h"
 #include "rules.h"
@@ -99,23 +100,6 @@ openlist_warn_bad(const char *name, const struct openentry *e, size_t lineno)
  * detected and the list is read instead, so it is written without fsync.
  */
 #define INDEX_STAMP "#list"
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 int
 openlist_writer_open(struct openlist_writer *w, int dirfd, struct fail *f)

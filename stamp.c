@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "le64.h"
 #include "roamdir.h"
 #include "stamp.h"
 
@@ -20,23 +21,6 @@
 #define MAGIC "cproam1\n"
 #define NUMS 9
 #define SIZE ((size_t)8 * (NUMS + 2))
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* FNV-1a, 64 bits: enough to tell an edit or a torn write. */
 uint64_t
@@ -57,20 +41,6 @@ fileid_of(struct fileid *id, const struct stat *st)
 	id->size = (uint64_t)st->st_size;
 	id->mtime = (uint64_t)st->st_mtim.tv_sec * 1000000000u +
 		    (uint64_t)st->st_mtim.tv_nsec;
-}
-
-/* 0 with id set (all zero if missing), -1 if it cannot be seen. */
-int
-fileid_at(int dirfd, const char *name, int follow, struct fileid *id)
-{
-	struct stat st;
-
-	memset(id, 0, sizeof *id);
-	if (fstatat(dirfd, name, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0)
-		fileid_of(id, &st);
-	else if (errno != ENOENT)
-		return -1;
-	return 0;
 }
 
 int
@@ -148,7 +118,7 @@ stamp_write(int dirfd, const struct stamp *s)
 	close(fd);
 }
 
-/* Before files change in a way the stamp cannot see, if any. */
+/* No stamp at all: the next update rebuilds in full. */
 void
 stamp_clear(int dirfd)
 {

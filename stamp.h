@@ -18,7 +18,6 @@ struct stamp {
 };
 
 void fileid_of(struct fileid *id, const struct stat *st);
-int fileid_at(int dirfd, const char *name, int follow, struct fileid *id);
 int fileid_same(const struct fileid *a, const struct fileid *b);
 
 uint64_t stamp_sum(const char *p, size_t n);

@@ -196,10 +196,10 @@ commit(struct rebuild *rb, struct openlist_writer *w, int rules, int lines,
 }
 
 /*
- * Only new addresses, and the stamp shows tcp.smtp.cdb was compiled from
- * tcp.smtp and the list as they are: each address already listed is
- * refreshed in place, the others are appended to the list and added to a
- * copy of the cdb, without reading the list. Returns 1 when done, 0 when
+ * Only new addresses: each one already listed is refreshed in place; if
+ * the stamp shows tcp.smtp.cdb was compiled from tcp.smtp and the list as
+ * they are, the others are appended to the list and added to a copy of
+ * the cdb, without reading the list. Returns 1 when done, 0 when
  * the full pass is needed, -1 on failure.
  */
 static int
@@ -211,22 +211,9 @@ append_new(int dirfd, const struct plan *p, struct pending *pend,
 	struct rebuild rb;
 	struct fail ignored;
 	char *text, *t;
-	size_t i, len = 0, n = 0;
+	size_t i, len = 0, rlen, n = 0;
 	int r;
 
-	if (!stamp_read(dirfd, &st) || !st.list.ino)
-		return 0;
-	if (roamdir_read(dirfd, ROAM_RULES, 1, &text, &len, 0, &ignored) == -1)
-		return 0;
-	r = stamp_sum(text, len) == st.rules;
-	free(text);
-	len = 0;
-	if (!r || fileid_at(dirfd, ROAM_CDB, 1, &now) == -1 ||
-	    !fileid_same(&now, &st.cdb) ||
-	    fileid_at(dirfd, ROAM_LIST, 0, &now) == -1 ||
-	    now.dev != st.list.dev || now.ino != st.list.ino ||
-	    now.size != st.list.size)
-		return 0;
 	for (i = 0; i < pend->n; i++) {
 		struct waiting *w = &pend->v[i];
 
@@ -241,6 +228,14 @@ append_new(int dirfd, const struct plan *p, struct pending *pend,
 	}
 	if (n == 0)
 		return 1;
+	/* rebuild_copy and openlist_append check the cdb and the list. */
+	if (!stamp_read(dirfd, &st) ||
+	    roamdir_read(dirfd, ROAM_RULES, 1, &text, &rlen, 0, &ignored) == -1)
+		return 0;
+	r = stamp_sum(text, rlen) == st.rules;
+	free(text);
+	if (!r)
+		return 0;
 	if ((r = rebuild_copy(&rb, dirfd, &st.cdb, f)) != 1)
 		return r;
 	if (!(text = malloc(len))) {
