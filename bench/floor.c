@@ -3,6 +3,8 @@
  *
  * Usage: floor refresh DIR               open, lock, write 10 bytes, close
  *        floor rebuild DIR CDBBYTES      write+fsync+rename a file that size
+ *        floor rebuild4k DIR CDBBYTES    the same 4 KB a write, then fsync
+ *                                        the directory (tinycdb's pattern)
  *        floor newip   DIR CDBBYTES      lock, append a line, then rebuild
  *        floor expire  DIR LISTBYTES CDBBYTES
  *                                        lock, read the list, write+fsync
@@ -35,6 +37,8 @@ main(int argc, char **argv)
 		r = floor_refresh(argv[2]);
 	else if (argc == 4 && strcmp(argv[1], "rebuild") == 0)
 		r = floor_rebuild(argv[2], bytes(argv[3]));
+	else if (argc == 4 && strcmp(argv[1], "rebuild4k") == 0)
+		r = floor_rebuild4k(argv[2], bytes(argv[3]));
 	else if (argc == 4 && strcmp(argv[1], "newip") == 0)
 		r = floor_newip(argv[2], bytes(argv[3]));
 	else if (argc == 5 && strcmp(argv[1], "expire") == 0)
@@ -42,8 +46,8 @@ main(int argc, char **argv)
 	else {
 		fprintf(stderr,
 			"usage: floor refresh DIR | rebuild DIR CDBBYTES"
-			" | newip DIR CDBBYTES | expire DIR LISTBYTES "
-			"CDBBYTES\n");
+			" | rebuild4k DIR CDBBYTES | newip DIR CDBBYTES"
+			" | expire DIR LISTBYTES CDBBYTES\n");
 		return 100;
 	}
 	if (r == -1) {

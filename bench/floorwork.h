@@ -65,10 +65,13 @@ floor_writeall(int fd, const char *s, size_t len)
 	return 0;
 }
 
-/* Writes BYTES bytes of src (repeated) to DIR/TMP, fsyncs, renames to NAME. */
+/*
+ * Writes BYTES bytes of src (repeated) to DIR/TMP, fsyncs, renames to
+ * NAME. chunk, if not 0, is the size of each write(2).
+ */
 static inline int
-floor_replace(const char *dir, const char *tmp, const char *name,
-	      const char *src, size_t srclen, unsigned long long bytes)
+floor_write(const char *dir, const char *tmp, const char *name, const char *src,
+	    size_t srclen, unsigned long long bytes, size_t chunk)
 {
 	char pt[4096], pn[4096];
 	int fd;
@@ -77,6 +80,8 @@ floor_replace(const char *dir, const char *tmp, const char *name,
 		src = floor_junk;
 		srclen = sizeof floor_junk;
 	}
+	if (chunk && srclen > chunk)
+		srclen = chunk;
 	if (floor_path(pt, sizeof pt, dir, tmp) == -1 ||
 	    floor_path(pn, sizeof pn, dir, name) == -1)
 		return -1;
@@ -98,6 +103,13 @@ floor_replace(const char *dir, const char *tmp, const char *name,
 fail:
 	close(fd);
 	return -1;
+}
+
+static inline int
+floor_replace(const char *dir, const char *tmp, const char *name,
+	      const char *src, size_t srclen, unsigned long long bytes)
+{
+	return floor_write(dir, tmp, name, src, srclen, bytes, 0);
 }
 
 /* A refresh: open, lock, write a timestamp over the last line's, close. */
@@ -129,6 +141,26 @@ static inline int
 floor_rebuild(const char *dir, unsigned long long cdbbytes)
 {
 	return floor_replace(dir, "floor.cdb.tmp", "floor.cdb", 0, 0, cdbbytes);
+}
+
+/*
+ * Not a floor but the same rebuild as tinycdb must write it under this
+ * project's rule for replacing files: 4,096 bytes a write(2) (tinycdb's
+ * buffer), and the directory synced after the rename.
+ */
+static inline int
+floor_rebuild4k(const char *dir, unsigned long long cdbbytes)
+{
+	int fd, r;
+
+	if (floor_write(dir, "floor.cdb.tmp", "floor.cdb", 0, 0, cdbbytes,
+			4096) == -1)
+		return -1;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
 }
 
 /* A new address: lock, append its line to the list, then a rebuild. */

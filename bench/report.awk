@@ -15,6 +15,7 @@ BEGIN {
 	label["roam"] = "**checkpw-roam**, chain"
 	label["seed"] = "seed's method (seedref after checkpw-bench), chain"
 	label["floor"] = "floor (bench/floor, a process)"
+	label["floor4k"] = "the same in tinycdb's 4 KB writes, and the directory synced"
 	label["clearf"] = "**clearopensmtp -f**"
 	label["clear"] = "**clearopensmtp**"
 	label["seedr"] = "seed's update_rules (seedref -r: tcprules)"
@@ -314,7 +315,7 @@ END {
 		print ""
 		print "Floor: write a file of the cdb's size, fsync, rename."
 		print ""
-		proc_table("rebuild", meta["sizes"], "floor clearf seedr", "cdb")
+		proc_table("rebuild", meta["sizes"], "floor floor4k clearf seedr", "cdb")
 		print ""
 	}
 	if (has("burst:10000:roam") || has("burst:10000:seed")) {
