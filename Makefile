@@ -46,7 +46,11 @@ clearopensmtp: clearopensmtp.o $(COMMON)
 tests/unit/unit: tests/unit/unit.c $(COMMON)
 	$(CC) $(ALL_CFLAGS) -I. $(LDHARDEN) -o $@ tests/unit/unit.c $(COMMON) $(LIBS)
 
-check: all tests/unit/unit
+# A helper of the crash tests: kill -9 a set time after a lock is taken.
+tests/helpers/killwhen: tests/helpers/killwhen.c
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ tests/helpers/killwhen.c
+
+check: all tests/unit/unit tests/helpers/killwhen
 	tests/run
 
 install: all
@@ -63,7 +67,7 @@ uninstall:
 demo: all
 	tests/demo
 
-SRCS = $(PROGS:=.c) $(COMMON:.o=.c) tests/unit/unit.c
+SRCS = $(PROGS:=.c) $(COMMON:.o=.c) tests/unit/unit.c tests/helpers/killwhen.c
 lint:
 	clang-format --dry-run --Werror $(SRCS) *.h
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability \
@@ -73,7 +77,7 @@ lint:
 		tests/helpers/probe-env conf-examples/*-run .ci/run
 
 clean:
-	rm -f *.o $(PROGS) tests/unit/unit
+	rm -f *.o $(PROGS) tests/unit/unit tests/helpers/killwhen
 	rm -rf build-asan build-fuzz build-valgrind
 
 .PHONY: all check install uninstall clean demo lint asan fuzz fuzz-run valgrind
@@ -175,7 +179,7 @@ LSAN_KILLED = ^==[0-9]*==Unable to get registers from thread [0-9]*\.$$
 
 # unit.bats runs tests/unit/unit and build.bats runs make install: the
 # normal build is needed beside the sanitized one.
-asan: all tests/unit/unit $(ASAN_PROGS) $(ASAN_DIR)/unit
+asan: all tests/unit/unit tests/helpers/killwhen $(ASAN_PROGS) $(ASAN_DIR)/unit
 	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS) && \
 		chmod 1777 $(ASAN_REPORTS)
 	@status=0; \

@@ -20,9 +20,6 @@ setup() {
 	T=$BATS_TEST_TMPDIR
 	CREDS=$T/creds
 	printf 'user\0good\0<1.2@host>\0' >"$CREDS"
-	# read -t on a FIFO nobody writes to: a pause without a process.
-	mkfifo "$T/never"
-	exec {NEVER}<>"$T/never"
 	"$HELPERS/gen-rules" -s 5 200 >"$ROAM_DIR/tcp.smtp"
 	# LIST_SIZE distinct addresses, aged 1 hour to about 1,000 hours.
 	awk -v n="$LIST_SIZE" -v now="$(date +%s)" -v rule="$RULE" 'BEGIN {
@@ -35,22 +32,12 @@ setup() {
 	REF=$T/cdb.a
 	expect_cdb "$ROAM_DIR/open-smtp"
 	cmp "$REF" "$ROAM_DIR/tcp.smtp.cdb"
-	LOCK_INO=$(stat -c %i "$ROAM_DIR/open-smtp.lock")
 	KILLED=0 LEFT_TEMP=0
 	# Kill windows in tenths of a millisecond: an append takes a few ms.
 	declare -gA SEEN=() SPAN=([add]=200 [refresh]=100 [expire]=1000 [close]=1000 [force]=1000)
 }
 teardown() {
-	exec {NEVER}>&-
 	common_teardown
-}
-
-# pause_tenths N: a pause of N tenths of a millisecond, without a fork
-# (which takes longer than the pause).
-pause_tenths() {
-	local s
-	printf -v s '%d.%04d' $(($1 / 10000)) $(($1 % 10000))
-	read -r -t "$s" -u "$NEVER" || :
 }
 
 # expect_cdb LIST [LINE]: what tcprules makes of tcp.smtp, the lines of
@@ -74,26 +61,17 @@ next_trial() {
 	printf -v T0 '%(%s)T' -1
 }
 
-# holds_lock PID: PID holds the writers' lock.
-holds_lock() {
-	local locks l
-	mapfile -t locks </proc/locks
-	for l in "${locks[@]}"; do
-		[[ $l != *'->'* && $l == *" $1 "*":$LOCK_INO "* ]] && return 0
-	done
-	return 1
-}
-
-# when_locked PID: waits, at most 10 s, for PID to take the lock; fails if
-# PID ends first.
-when_locked() {
-	local i
-	for ((i = 0; i < 20000; i++)); do
-		holds_lock "$1" && return 0
-		[ -e "/proc/$1/fd/2" ] || return 1
-		read -r -t 0.0005 -u "$NEVER" || :
-	done
-	return 1
+# killed_in_lock [-r] TENTHS PROG...: runs PROG under tests/helpers/killwhen,
+# which kills -9 it (with -r, the recorder it starts) TENTHS tenths of a ms
+# after it takes the writers' lock, and exits with PROG's status. A shell
+# cannot aim that well: /proc/locks costs milliseconds to read here.
+killed_in_lock() {
+	local r=
+	if [ "$1" = -r ]; then
+		r=-r
+		shift
+	fi
+	"$KILLWHEN" $r "$ROAM_DIR/open-smtp.lock" "$@"
 }
 
 # aim KIND LANDED: the kills of a KIND of trial come at random in the
@@ -106,25 +84,6 @@ aim() {
 	else
 		SPAN[$1]=$((SPAN[$1] * 9 / 10 + 1))
 	fi
-}
-
-# recorder_of_chain CHAIN: sets REC to the recorder forked by the login
-# CHAIN (its child that leads its own session), or to nothing.
-recorder_of_chain() {
-	local c i st kids
-	REC=
-	for ((i = 0; i < 5000; i++)); do
-		kids=()
-		read -r -a kids <"/proc/$1/task/$1/children" 2>/dev/null || :
-		for c in "${kids[@]}"; do
-			read -r -a st <"/proc/$c/stat" 2>/dev/null || continue
-			if [ "${st[5]}" = "$c" ]; then
-				REC=$c
-				return 0
-			fi
-		done
-		read -r -t 0.0005 -u "$NEVER" || :
-	done
 }
 
 # session_ran: the last login exited 0 ($1) and its session printed.
@@ -141,16 +100,10 @@ session_ran() {
 # tenths of a ms after it takes the lock. The login must succeed all the same.
 # Sets LANDED to 1 if the recorder died before it answered.
 login_killed() {
-	local chain rc=0 log
-	TCPREMOTEIP=$IP ROAM_WAIT_MS=60000 "$CHECKPW_ROAM" "$FAKE_CHECKPW" \
-		/bin/echo session ok 3<"$CREDS" >"$T/out" 2>"$T/err" &
-	chain=$!
-	recorder_of_chain "$chain"
-	if [ -n "$REC" ] && when_locked "$REC"; then
-		pause_tenths "$1"
-		kill -9 "$REC" 2>/dev/null || :
-	fi
-	wait "$chain" || rc=$?
+	local rc=0 log
+	TCPREMOTEIP=$IP ROAM_WAIT_MS=60000 killed_in_lock -r "$1" "$CHECKPW_ROAM" \
+		"$FAKE_CHECKPW" /bin/echo session ok 3<"$CREDS" >"$T/out" 2>"$T/err" ||
+		rc=$?
 	session_ran "$rc"
 	mapfile -t log <"$T/err"
 	LANDED=0
@@ -354,14 +307,9 @@ close_plan() {
 		else
 			expect_cdb "$T/list.new"
 		fi
-		"$CLEAROPENSMTP" "${args[@]}" 2>"$T/err" 3>&- &
-		pid=$!
-		if when_locked "$pid"; then
-			pause_tenths $((RANDOM % SPAN[$kind]))
-			kill -9 "$pid" 2>/dev/null || :
-		fi
 		rc=0
-		{ wait "$pid"; } 2>/dev/null || rc=$?
+		killed_in_lock $((RANDOM % SPAN[$kind])) "$CLEAROPENSMTP" "${args[@]}" \
+			2>"$T/err" 3>&- || rc=$?
 		if [ "$rc" != 0 ] && [ "$rc" != 137 ]; then
 			echo "trial $i (clearopensmtp ${args[*]}): exit $rc: $(cat "$T/err")"
 			return 1

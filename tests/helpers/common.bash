@@ -9,6 +9,8 @@ BIN_DIR=${BIN_DIR:-$TOP}
 CHECKPW_ROAM=$BIN_DIR/checkpw-roam
 CLEAROPENSMTP=$BIN_DIR/clearopensmtp
 FAKE_CHECKPW=$HELPERS/fake-checkpassword
+# Built by make check (tests/helpers/killwhen.c).
+KILLWHEN=$HELPERS/killwhen
 
 load_libs() {
 	load '/usr/lib/bats/bats-support/load'
