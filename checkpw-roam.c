@@ -242,13 +242,15 @@ close_from(int lo)
 		close(fd);
 }
 
-/* In the child: keep stderr and the channel (as fd 3), nothing else. */
+/* In the child: keep the log (as fd 2) and the channel (as fd 3), nothing
+ * else: not the client's connection. */
 static void
 detach(int chan)
 {
-	int null;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	setsid();
+	log_onto_stderr(null);
 	if (chan != 3 && dup2(chan, 3) == -1)
 		_exit(0);
 	close_from(4);
@@ -475,7 +477,15 @@ main(int argc, char **argv)
 	const char *m;
 
 	log_prog = "checkpw-roam";
-	if ((m = getenv(MARKER)))
+	m = getenv(MARKER);
+	/* After the password, a bad ROAM_LOG_FD was reported already. */
+	if (log_setup() == -1 && !m) {
+		const char *v = getenv("ROAM_LOG_FD");
+
+		warn_value("ROAM_LOG_FD", v ? v : "",
+			   "not an open descriptor for the log");
+	}
+	if (m)
 		after_auth(argv, m);
 	if (argc < 3)
 		usage();

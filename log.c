@@ -1,14 +1,88 @@
 /* log.c: one-line messages on stderr, and failures kept for the caller. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <skalibs/allreadwrite.h>
+#include <skalibs/types.h>
 
 #include "log.h"
 
 const char *log_prog = "checkpw-roam";
+
+/* Where messages go: this descriptor, or syslog when it is -1. */
+static int log_fd = 2;
+
+/* Whether descriptor b is the socket a is. */
+static int
+same_socket(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && S_ISSOCK(sa.st_mode) &&
+	       fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* The client's connection is the socket on descriptors 0 and 1 of a login
+ * chain; a pipe that takes both standard output and error is not. */
+static int
+is_client(int fd)
+{
+	return same_socket(fd, 0) || same_socket(fd, 1);
+}
+
+/*
+ * For a program in a login chain: messages go to descriptor ROAM_LOG_FD
+ * if it names one, or else to descriptor 2, unless that is the client's
+ * connection: qmail-popup makes descriptor 2 a copy of 1 before it runs
+ * checkpassword, and a line there would reach the POP3 client before
+ * "+OK". Then they go to syslog (facility mail). Returns -1 when
+ * ROAM_LOG_FD is set but is not an open descriptor other than the
+ * client's, 0, 1, 3 or 4 (checkpassword's and Dovecot's): it is ignored.
+ */
+int
+log_setup(void)
+{
+	const char *s = getenv("ROAM_LOG_FD");
+	unsigned n;
+	int bad = 0;
+
+	log_fd = 2;
+	if (s && *s) {
+		if (uint0_scan(s, &n) && n <= 1024 && (n == 2 || n > 4) &&
+		    fcntl((int)n, F_GETFD) != -1 && !is_client((int)n)) {
+			log_fd = (int)n;
+			return 0;
+		}
+		bad = 1;
+	}
+	if (is_client(2))
+		log_fd = -1;
+	return bad ? -1 : 0;
+}
+
+/*
+ * Makes descriptor 2 where messages go, so that a process may close every
+ * other one: the log's descriptor, or null (a descriptor on /dev/null)
+ * when they go to syslog, which keeps no copy of the client's connection.
+ */
+void
+log_onto_stderr(int null)
+{
+	if (log_fd == 2)
+		return;
+	if (log_fd != -1) {
+		if (dup2(log_fd, 2) == 2)
+			log_fd = 2;
+	} else if (null == -1 || dup2(null, 2) == -1) {
+		close(2);
+	}
+}
 
 /* Appends s to buf at *pos, truncating at size - 1. */
 static void
@@ -31,12 +105,36 @@ cat_parts(char *buf, size_t size, size_t *pos, const char *const *parts)
 }
 
 static void
+put_syslog(const char *level, const char *const *parts)
+{
+	char text[1024];
+	size_t pos = 0;
+	int pri = LOG_INFO;
+
+	if (strcmp(level, "warning") == 0)
+		pri = LOG_WARNING;
+	else if (strcmp(level, "fatal") == 0)
+		pri = LOG_ERR;
+	cat_str(text, sizeof text, &pos, level);
+	cat_str(text, sizeof text, &pos, ": ");
+	cat_parts(text, sizeof text, &pos, parts);
+	openlog(log_prog, 0, LOG_MAIL);
+	syslog(pri, "%s", text);
+	closelog();
+}
+
+static void
 put_line(const char *level, const char *const *parts)
 {
 	char line[1024];
 	size_t pos = 0;
 	int saved = errno;
 
+	if (log_fd == -1) {
+		put_syslog(level, parts);
+		errno = saved;
+		return;
+	}
 	cat_str(line, sizeof line - 1, &pos, log_prog);
 	cat_str(line, sizeof line - 1, &pos, ": ");
 	cat_str(line, sizeof line - 1, &pos, level);
@@ -44,7 +142,7 @@ put_line(const char *level, const char *const *parts)
 	cat_parts(line, sizeof line - 1, &pos, parts);
 	line[pos++] = '\n';
 	/* One write, so concurrent writers never interleave within a line. */
-	(void)allwrite(2, line, pos);
+	(void)allwrite(log_fd, line, pos);
 	errno = saved;
 }
 

@@ -1,4 +1,5 @@
-/* log.h: one-line messages on stderr, and failures kept for the caller. */
+/* log.h: one-line messages on stderr (or where a login chain allows), and
+ * failures kept for the caller. */
 #ifndef LOG_H
 #define LOG_H
 
@@ -12,6 +13,8 @@ struct fail {
 	char msg[768];
 };
 
+int log_setup(void);
+void log_onto_stderr(int null);
 void log_parts(const char *level, const char *const *parts);
 void log_die_parts(int code, const char *const *parts)
     __attribute__((noreturn));

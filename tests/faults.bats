@@ -13,30 +13,6 @@ teardown() {
 	if [ -n "$MOUNTED" ]; then umount "$MOUNTED"; fi
 }
 
-# recorder_of IP: the pid of the recorder working for a login from IP: a
-# checkpw-roam with that client address that leads its own session.
-recorder_of() {
-	local p
-	for p in /proc/[0-9]*; do
-		if [ "$(readlink "$p/exe" 2>/dev/null)" = "$CHECKPW_ROAM" ] &&
-			[ "$(ps -o sid= -p "${p#/proc/}" 2>/dev/null | tr -d ' ')" = "${p#/proc/}" ] &&
-			tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "TCPREMOTEIP=$1"; then
-			echo "${p#/proc/}"
-			return 0
-		fi
-	done
-	return 1
-}
-
-wait_for_recorder() {
-	local i
-	for i in $(seq 1 200); do
-		RECORDER=$(recorder_of "$1") && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 @test "a full disk: a warning, the login goes on, old list and cdb intact, no temp left; then it recovers" {
 	[ "$(id -u)" = 0 ] || skip "needs root to mount a small tmpfs"
 	mount -t tmpfs -o size=256k,mode=755 tmpfs "$ROAM_DIR"

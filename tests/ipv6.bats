@@ -35,8 +35,9 @@ start_pop() {
 	local var=$1 host=$2 port=$3
 	shift 3
 	serve "$var" "$host" "$port" "$BATS_TEST_TMPDIR/pop.log" \
-		"$V6BIN/tcpserver" -R -H "$@" "$host" "$port" "$HELPERS/mini-popup" \
-		pop.test "$CHECKPW_ROAM" "$FAKE_CHECKPW" sh -c "$SESSION"
+		"$V6BIN/tcpserver" -R -H "$@" "$host" "$port" env ROAM_LOG_FD=5 \
+		"$HELPERS/mini-popup" pop.test "$CHECKPW_ROAM" "$FAKE_CHECKPW" \
+		sh -c "$SESSION"
 }
 
 # start_smtp VAR TCPSERVER HOST PORT [-6]: the SMTP side, tcpserver -x.

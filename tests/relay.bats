@@ -39,8 +39,9 @@ setup() {
 	write_tcp_smtp
 	"$CLEAROPENSMTP" -f
 	POP_PORT=$(free_port)
-	start_server POP_PID 127.0.0.1 "$POP_PORT" "$HELPERS/mini-popup" pop.test \
-		"$CHECKPW_ROAM" "$FAKE_CHECKPW" sh -c 'echo "+OK session"'
+	start_server POP_PID 127.0.0.1 "$POP_PORT" env ROAM_LOG_FD=5 \
+		"$HELPERS/mini-popup" pop.test "$CHECKPW_ROAM" "$FAKE_CHECKPW" \
+		sh -c 'echo "+OK session"'
 	SMTP_PORT=$(free_port)
 	start_smtp SMTP_PID "$SMTP_PORT"
 }
@@ -112,6 +113,9 @@ assert_good_login() {
 	assert_line --index 0 --regexp '^S: \+OK <[0-9]+\.[0-9]+@pop\.test>$'
 	assert_line 'S: +OK session'
 	refute_line --partial -- '-ERR'
+	# Its standard error is the client's connection, as qmail-popup leaves
+	# it: its messages went to ROAM_LOG_FD, the server's log.
+	refute_line --partial checkpw-roam
 }
 
 # set_ts IP EPOCH: writes EPOCH as IP's timestamp in open-smtp, by hand, as
@@ -301,4 +305,21 @@ set_ts() {
 	run grep -c 'relay opened for 127.0.0.28' "$BATS_TEST_TMPDIR/server.log"
 	assert_output 1
 	assert_relay_set 127.0.0.28
+}
+
+@test "a real POP3 client (Python's poplib) logs in from a new address where the run script passes no ROAM_LOG_FD: no message reaches it" {
+	local port
+	port=$(free_port)
+	# The session answers the login and QUIT as qmail-pop3d would.
+	start_server _ 127.0.0.1 "$port" "$HELPERS/mini-popup" pop.test \
+		"$CHECKPW_ROAM" "$FAKE_CHECKPW" \
+		sh -c 'printf "+OK session\r\n"; IFS= read -r _; printf "+OK bye\r\n"'
+	run timeout 20 "$HELPERS/pop3-client" -q -s 127.0.0.30 127.0.0.1 "$port" alice good
+	assert_success
+	assert_line 'PASS: +OK session'
+	assert_line 'QUIT: +OK bye'
+	assert_relay_set 127.0.0.30
+	# The messages went to syslog, not to the server's log on fd 2.
+	run grep -c checkpw-roam "$BATS_TEST_TMPDIR/server.log"
+	assert_output 0
 }

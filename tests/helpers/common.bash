@@ -30,7 +30,7 @@ common_setup() {
 	chmod 755 "$ROAM_DIR"
 	export ROAM_DIR
 	unset TCPREMOTEIP TCP6REMOTEIP AUTHORIZED CREDENTIALS_LOOKUP SERVICE \
-		ROAM_RELAY_ENV ROAM_WAIT_MS ROAM_MINUTES CHECKPW_ROAM_CHANNEL
+		ROAM_RELAY_ENV ROAM_WAIT_MS ROAM_MINUTES ROAM_LOG_FD CHECKPW_ROAM_CHANNEL
 	PIDS=()
 }
 
@@ -104,8 +104,10 @@ free_port() {
 start_server() {
 	local var=$1 host=$2 port=$3 i
 	shift 3
-	# fd 3 is bats' own: a server holding it would stall the run.
-	tcpserver -R -H "$host" "$port" "$@" 2>>"$BATS_TEST_TMPDIR/server.log" 3>&- &
+	# fd 3 is bats' own: a server holding it would stall the run. fd 5 is
+	# the log as well, for ROAM_LOG_FD=5 (mini-popup, like qmail-popup,
+	# gives the chain the client's connection as fd 2).
+	tcpserver -R -H "$host" "$port" "$@" 2>>"$BATS_TEST_TMPDIR/server.log" 3>&- 5>&2 &
 	PIDS+=($!)
 	printf -v "$var" '%s' "$!"
 	for i in $(seq 1 100); do
@@ -122,4 +124,28 @@ start_server() {
 # started with probe_env as its program, and prints what it set.
 smtp_probe() {
 	timeout 10 tcpclient -i "$1" -R -H 127.0.0.1 "$2" sh -c 'cat <&6'
+}
+
+# recorder_of IP: the pid of the recorder working for a login from IP: a
+# checkpw-roam with that client address that leads its own session.
+recorder_of() {
+	local p
+	for p in /proc/[0-9]*; do
+		if [ "$(readlink "$p/exe" 2>/dev/null)" = "$CHECKPW_ROAM" ] &&
+			[ "$(ps -o sid= -p "${p#/proc/}" 2>/dev/null | tr -d ' ')" = "${p#/proc/}" ] &&
+			tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "TCPREMOTEIP=$1"; then
+			echo "${p#/proc/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+wait_for_recorder() {
+	local i
+	for i in $(seq 1 200); do
+		RECORDER=$(recorder_of "$1") && return 0
+		sleep 0.1
+	done
+	return 1
 }

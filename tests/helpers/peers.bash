@@ -42,13 +42,13 @@ wait_listen() {
 
 # serve VAR HOST PORT LOG COMMAND...: runs COMMAND (a tcpserver with its
 # options, host and port) in the background, its standard error appended to
-# LOG; its PID goes in PIDS (stopped by common_teardown) and in VAR. Waits
-# until HOST PORT accepts connections.
+# LOG, and on fd 5 too (for ROAM_LOG_FD=5); its PID goes in PIDS (stopped
+# by common_teardown) and in VAR. Waits until HOST PORT accepts connections.
 serve() {
 	local var=$1 host=$2 port=$3 log=$4
 	shift 4
 	# fd 3 is bats' own: a server holding it would stall the run.
-	"$@" 2>>"$log" 3>&- &
+	"$@" 2>>"$log" 3>&- 5>&2 &
 	PIDS+=($!)
 	printf -v "$var" '%s' "$!"
 	wait_listen "$host" "$port"

@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# Where checkpw-roam's messages go. qmail-popup makes descriptor 2 a copy of
+# 1, the client's connection, before it runs checkpassword (fd_copy(2,1)):
+# a line written there reaches the POP3 client before "+OK" and fails the
+# login. So when descriptor 2 is the client's, messages go to descriptor
+# ROAM_LOG_FD if the run script passes one, or else to syslog; never to the
+# client. Elsewhere (Dovecot, a test) they go to descriptor 2 as before.
+# tests/helpers/popup-fds gives a chain qmail-popup's descriptors.
+
+load helpers/common
+
+setup() {
+	common_setup
+	T=$BATS_TEST_TMPDIR
+	printf 'user\0good\0<1.2@host>\0' >"$T/creds"
+	: >"$ROAM_DIR/tcp.smtp"
+}
+teardown() {
+	common_teardown
+}
+
+# popup IP [VAR=VALUE...]: a good login from IP with qmail-popup's
+# descriptors; the environment gets the assignments. Sets output to
+# popup-fds' report.
+popup() {
+	local ip=$1
+	shift
+	run env TCPREMOTEIP="$ip" "$@" "$HELPERS/popup-fds" "$T/creds" \
+		"$CHECKPW_ROAM" "$FAKE_CHECKPW" /bin/echo session ok
+}
+
+@test "with qmail-popup's descriptors, nothing but the session's output reaches the client: not a new address's line, not a warning" {
+	popup 127.0.0.61
+	assert_success
+	assert_output "$(printf '%s\n' 'status 0' "client b'session ok\\n'")"
+	relay_open 127.0.0.61
+	# A warning of the link before the password, and one of the recorder.
+	echo '127.0.0.9:bogus' >"$ROAM_DIR/tcp.smtp"
+	popup 127.0.0.62 ROAM_WAIT_MS=soon
+	assert_output "$(printf '%s\n' 'status 0' "client b'session ok\\n'")"
+	refute relay_open 127.0.0.62
+}
+
+@test "there, without ROAM_LOG_FD, the messages go to syslog, facility mail" {
+	command -v strace >/dev/null || skip "strace shows the syslog calls"
+	run env TCPREMOTEIP=127.0.0.63 ROAM_WAIT_MS=soon strace -f -qq -s 300 \
+		-e trace=connect,sendto,write -o "$T/trace" "$HELPERS/popup-fds" \
+		"$T/creds" "$CHECKPW_ROAM" "$FAKE_CHECKPW" /bin/echo session ok
+	assert_success
+	assert_line "client b'session ok\\n'"
+	# The warning of the link and the recorder's info line each connect
+	# to syslog's socket; where a syslog daemon listens, the text is sent.
+	[ "$(grep -c 'connect(.*sun_path="/dev/log"' "$T/trace")" -ge 2 ]
+	if [ -S /dev/log ]; then
+		grep -q 'sendto(.*<20>.*checkpw-roam: warning: refusing ROAM_WAIT_MS' "$T/trace"
+		grep -q 'sendto(.*<22>.*checkpw-roam: info: relay opened for 127.0.0.63' "$T/trace"
+	fi
+	run grep 'write(2, "checkpw-roam' "$T/trace"
+	assert_output ''
+}
+
+@test "ROAM_LOG_FD=5: the messages go to descriptor 5, one line each, whatever descriptor 2 is" {
+	popup 127.0.0.64 ROAM_LOG_FD=5 ROAM_WAIT_MS=soon 5>>"$T/log"
+	assert_output "$(printf '%s\n' 'status 0' "client b'session ok\\n'")"
+	run cat "$T/log"
+	assert_output "$(printf '%s\n' \
+		'checkpw-roam: warning: refusing ROAM_WAIT_MS "soon": not a number of ms up to 60000' \
+		'checkpw-roam: info: relay opened for 127.0.0.64')"
+	# With descriptor 2 a log already (Dovecot's case), 5 is still taken.
+	: >"$T/log"
+	ROAM_LOG_FD=5 TCPREMOTEIP=127.0.0.65 "$CHECKPW_ROAM" "$FAKE_CHECKPW" true \
+		3<"$T/creds" 2>"$T/stderr" 5>>"$T/log"
+	grep -qx 'checkpw-roam: info: relay opened for 127.0.0.65' "$T/log"
+	run cat "$T/stderr"
+	assert_output ''
+}
+
+@test "a ROAM_LOG_FD that is not a descriptor for the log (closed, 0, 1, 3, 4, not a number) is refused with one warning" {
+	for v in 9 0 1 3 4 -1 5x '' 99999999999 ' 5'; do
+		: >"$T/stderr"
+		ROAM_LOG_FD=$v TCPREMOTEIP=127.0.0.66 "$CHECKPW_ROAM" "$FAKE_CHECKPW" \
+			true 3<"$T/creds" 2>"$T/stderr"
+		mapfile -t log <"$T/stderr"
+		ROAM_DIR=$ROAM_DIR "$CLEAROPENSMTP" -d 127.0.0.66
+		if [ -z "$v" ]; then
+			[ "${log[*]}" = "checkpw-roam: info: relay opened for 127.0.0.66" ]
+			continue
+		fi
+		# One warning, and the line of the new address after it.
+		[ "${#log[@]}" = 2 ] || { echo "ROAM_LOG_FD=$v: ${log[*]}"; return 1; }
+		[ "${log[0]}" = "checkpw-roam: warning: refusing ROAM_LOG_FD \"$v\": not an open descriptor for the log" ]
+		[ "${log[1]}" = "checkpw-roam: info: relay opened for 127.0.0.66" ]
+	done
+	# And where descriptor 2 is the client's, the warning goes to syslog.
+	popup 127.0.0.67 ROAM_LOG_FD=9
+	assert_output "$(printf '%s\n' 'status 0' "client b'session ok\\n'")"
+}
+
+@test "the recorder keeps no copy of the client's connection: descriptor 2 is the log, or /dev/null for syslog" {
+	touch "$ROAM_DIR/open-smtp.lock"
+	# Held until teardown stops it: the recorder must still be waiting.
+	flock "$ROAM_DIR/open-smtp.lock" sleep 60 &
+	PIDS+=($!)
+	sleep 0.2
+	for mode in syslog fd; do
+		ip=127.0.0.68
+		env=(ROAM_WAIT_MS=100)
+		want=/dev/null
+		if [ "$mode" = fd ]; then
+			ip=127.0.0.69
+			env+=(ROAM_LOG_FD=5)
+			want=$T/log
+		fi
+		env TCPREMOTEIP=$ip "${env[@]}" "$HELPERS/popup-fds" "$T/creds" \
+			"$CHECKPW_ROAM" "$FAKE_CHECKPW" true 5>>"$T/log" >"$T/report.$mode" &
+		PIDS+=($!)
+		wait_for_recorder "$ip"
+		run bash -c 'cd /proc/$1/fd && for f in *; do echo "$f $(readlink "$f")"; done' sh "$RECORDER"
+		assert_line '0 /dev/null'
+		assert_line '1 /dev/null'
+		assert_line "2 $want"
+		# The channel is its one socket.
+		assert_line --regexp '^3 socket:'
+		[ "$(grep -c socket: <<<"$output")" -eq 1 ]
+	done
+}
