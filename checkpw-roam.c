@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,9 +211,44 @@ opened(void *chan)
 }
 
 /*
- * The recorder: a detached child that keeps the privileges of the link
+ * Forks the recorder as a child of our parent, not ours (clone with
+ * CLONE_PARENT): the login then goes on at the recorder's answer, and
+ * need not wait to reap it. qmail-popup and Dovecot reap it, as every
+ * child they do not know (each waits for any child and drops the others);
+ * so does init if the parent is gone. A plain fork if the kernel refuses
+ * (the parent is an init). Returns as fork does.
+ */
+static pid_t
+fork_recorder(void)
+{
+	long r = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0L, 0L, 0L, 0L);
+
+	if (r == -1 && errno == EINVAL)
+		return fork();
+	return (pid_t)r;
+}
+
+/* Whether the address is listed and in the cdb, so open already: read
+ * only, without the lock (both files are replaced whole). */
+static int
+open_already(const struct config *cf)
+{
+	struct fail ignored;
+	int dirfd = roamdir_open(cf->dir, &ignored), r;
+
+	if (dirfd == -1)
+		return 0;
+	r = openlist_indexed(dirfd, cf->ip) && rebuild_has(dirfd, cf->ip);
+	close(dirfd);
+	return r;
+}
+
+/*
+ * The recorder: a detached process that keeps the privileges of the link
  * before authentication. It records only when the link after
- * authentication says so; end of file means the login failed.
+ * authentication says so; end of file means the login failed. While the
+ * password is checked it looks the address up: one open already gets its
+ * answer at once, so that a good login does not wait for the refresh.
  */
 static void
 recorder(int chan, const struct config *cf)
@@ -222,6 +259,8 @@ recorder(int chan, const struct config *cf)
 	signal(SIGPIPE, SIG_IGN);
 	/* Past a file size limit, fail the write and report it; do not die. */
 	signal(SIGXFSZ, SIG_IGN);
+	if (open_already(cf))
+		answer(chan, ANSWER_DONE);
 	if (poll(&p, 1, AUTH_WAIT_MS) != 1)
 		_exit(0);
 	if (read(chan, &c, 1) != 1 || c != MSG_GOOD)
@@ -315,7 +354,7 @@ before_auth(int argc, char **argv)
 		log_warn("unable to start the recorder: ", strerror(errno));
 		run(argv + 1);
 	}
-	pid = fork();
+	pid = fork_recorder();
 	if (pid == -1) {
 		log_warn("unable to start the recorder: ", strerror(errno));
 		close(sv[0]);
@@ -394,11 +433,12 @@ is_channel(int fd)
 }
 
 /*
- * Waits at most ms in all for the recorder's answer and then its end of
- * file. Returns the answer, or 0 if none came; *eof says it closed.
+ * Waits at most ms in all for the recorder's answer, and then, if it is
+ * our child (ours), for its end of file. Returns the answer, or 0 if none
+ * came; *eof says it closed.
  */
 static char
-await_recorder(int fd, unsigned ms, int *eof)
+await_recorder(int fd, unsigned ms, int ours, int *eof)
 {
 	tain deadline;
 	char answer = 0, c;
@@ -418,6 +458,9 @@ await_recorder(int fd, unsigned ms, int *eof)
 			continue;
 		if (r == 1 && !answer) {
 			answer = c;
+			/* Our parent's child: it ends on its own. */
+			if (!ours)
+				return answer;
 			continue;
 		}
 		*eof = r == 0;
@@ -435,7 +478,7 @@ after_auth(char **argv, const char *m)
 	char mcopy[64], answer = 0, safe[LOG_SAFE];
 	unsigned ms;
 	pid_t pid;
-	int fd, eof = 0;
+	int fd, eof = 0, ours;
 
 	snprintf(mcopy, sizeof mcopy, "%s", m);
 	unsetenv(MARKER);
@@ -450,8 +493,10 @@ after_auth(char **argv, const char *m)
 		log_warn("ignoring " MARKER ": no recorder channel there");
 		run(argv + 1);
 	}
+	/* Ours only if a fork stood in for the clone: then it is reaped. */
+	ours = waitpid(pid, 0, WNOHANG) != -1;
 	if (send(fd, &(char){MSG_GOOD}, 1, MSG_NOSIGNAL) == 1)
-		answer = await_recorder(fd, ms, &eof);
+		answer = await_recorder(fd, ms, ours, &eof);
 	else
 		eof = 1; /* it is gone already */
 	close(fd);
@@ -466,7 +511,7 @@ after_auth(char **argv, const char *m)
 			 " ms; the login goes on");
 	}
 	/* At end of file it is exiting: reap it rather than leave a zombie. */
-	if (eof)
+	if (eof && ours)
 		waitpid(pid, 0, 0);
 	run(argv + 1);
 }

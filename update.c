@@ -391,6 +391,9 @@ update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
 	same = !rules && lines && rebuild_same(&rb, dirfd);
 	if (commit(&rb, w, rules, lines, removes, f) == -1)
 		goto out;
+	/* Everything is in place, synced: the login may go on. */
+	if (p->opened)
+		p->opened(p->arg);
 	if (rules || same) {
 		struct stamp sp = {lines ? w->id : listid, rb.id, rb.rules};
 

@@ -301,6 +301,26 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 	relay_open 127.0.0.5
 }
 
+@test "a known address open in the cdb goes on at once, even with the lock held; its refresh follows when the lock is free" {
+	login 127.0.0.5 good
+	assert_success
+	ts=$(list_ts 127.0.0.5)
+	sleep 1.1
+	flock "$ROAM_DIR/open-smtp.lock" sleep 3 &
+	PIDS+=($!)
+	sleep 0.2
+	start=$(date +%s%N)
+	ROAM_WAIT_MS=10000 login 127.0.0.5 good sh -c "date +%s%N >$SCRATCH/began; echo session ok"
+	took=$((($(cat "$SCRATCH/began") - start) / 1000000))
+	assert_success
+	assert_output 'session ok'
+	# It waited neither ROAM_WAIT_MS nor for the lock (held 3 s).
+	[ "$took" -lt 2000 ]
+	# The recorder refreshed the time once it had the lock.
+	[ "$(list_ts 127.0.0.5)" -gt "$ts" ]
+	relay_open 127.0.0.5
+}
+
 @test "a forged marker cannot skip the real checkpassword or open the relay" {
 	run env CHECKPW_ROAM_CHANNEL=5,2,100 TCPREMOTEIP=127.0.0.5 "$CHECKPW_ROAM" "$FAKE_CHECKPW" \
 		sh -c 'echo session ok' 3< <(printf 'u\0wrong\0\0')
@@ -323,4 +343,49 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 		assert_line '0'
 		assert_line --partial 'checkpw-roam: warning: ignoring'
 	done
+}
+
+@test "the login goes on at the recorder's answer, not at its end: the recorder is the parent's child, not the chain's" {
+	mkfifo "$BATS_TEST_TMPDIR/log"
+	# The first address takes the full pass, the second the append.
+	for ip in 127.0.0.5 127.0.0.6; do
+		# A log that is full: the recorder's line, written after its
+		# answer and its housekeeping, blocks until the test reads it.
+		exec {log}<>"$BATS_TEST_TMPDIR/log"
+		head -c 65536 /dev/zero >&"$log"
+		rm -f "$SCRATCH/session"
+		TCPREMOTEIP=$ip ROAM_WAIT_MS=10000 "$CHECKPW_ROAM" "$FAKE_CHECKPW" \
+			sh -c "echo ok >$SCRATCH/session" 3< <(printf 'u\0good\0\0') \
+			2>&"$log" &
+		chain=$!
+		for _ in $(seq 1 100); do
+			[ -e "$SCRATCH/session" ] && break
+			sleep 0.1
+		done
+		# The session ran while the recorder was still at work.
+		[ -e "$SCRATCH/session" ]
+		wait_for_recorder "$ip"
+		relay_open "$ip"
+		# Its parent is the chain's: this shell, which reaps it.
+		run awk '$1 == "PPid:" { print $2 }' "/proc/$RECORDER/status"
+		assert_output "$BASHPID"
+		wait "$chain"
+		timeout 2 cat <&"$log" >"$BATS_TEST_TMPDIR/drained" || :
+		exec {log}>&-
+		grep -q "checkpw-roam: info: relay opened for $ip" "$BATS_TEST_TMPDIR/drained"
+	done
+}
+
+@test "under an init, where the kernel refuses CLONE_PARENT, the recorder is forked and the link reaps it" {
+	[ "$(id -u)" = 0 ] || skip "needs root for a PID namespace"
+	# checkpw-roam is PID 1 of a new PID namespace; the session, PID 1 in
+	# turn, lists its children: none, not even a zombie recorder.
+	run unshare --pid --fork --mount-proc env TCPREMOTEIP=127.0.0.5 \
+		"$CHECKPW_ROAM" "$FAKE_CHECKPW" \
+		sh -c 'read -r k </proc/$$/task/$$/children; echo "session ok as $$, children [$k]"' \
+		3< <(printf 'u\0good\0\0')
+	assert_success
+	assert_line 'session ok as 1, children []'
+	assert_line 'checkpw-roam: info: relay opened for 127.0.0.5'
+	relay_open 127.0.0.5
 }

@@ -52,18 +52,19 @@ read_file(const char *path, char *buf, size_t size)
 	return n;
 }
 
-/* PID's session id, or -1 if it is gone. */
+/* PID's session id, or -1 if it is gone or a zombie. */
 static long
 session_of(long pid)
 {
-	char path[64], buf[1024], *p;
+	char path[64], buf[1024], *p, state;
 	long sid;
 
 	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
 	if (read_file(path, buf, sizeof buf) <= 0 || !(p = strrchr(buf, ')')))
 		return -1;
 	/* ") STATE PPID PGRP SESSION ..." */
-	if (sscanf(p + 1, " %*c %*d %*d %ld", &sid) != 1)
+	if (sscanf(p + 1, " %c %*d %*d %ld", &state, &sid) != 2 ||
+	    state == 'Z' || state == 'X')
 		return -1;
 	return sid;
 }
