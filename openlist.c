@@ -14,6 +14,26 @@
 #include "rules.h"
 #include "stamp.h"
 
+/* The timestamp after the TAB at cut: 1 to 19 digits. */
+static int
+parse_ts(const char *line, size_t cut, size_t len, uint64_t *ts)
+{
+	size_t i;
+
+	*ts = 0;
+	/* vpopmail before 5.0 wrote "<TAB><SPACE>epoch"; its atoi skips it. */
+	for (i = cut + 1; i < len && line[i] == ' '; i++)
+		;
+	if (len - i == 0 || len - i > 19)
+		return 0;
+	for (; i < len; i++) {
+		if (line[i] < '0' || line[i] > '9')
+			return 0;
+		*ts = *ts * 10 + (uint64_t)(line[i] - '0');
+	}
+	return 1;
+}
+
 /*
  * One line without its newline. Returns 1 for an entry, 0 for an empty
  * line, -1 for anything else: no TAB, a timestamp that is not 1 to 19
@@ -25,7 +45,7 @@ openlist_parse_line(const char *line, size_t len, struct openentry *e)
 {
 	const char *tab;
 	size_t cut, colon, i, dlen;
-	uint64_t ts = 0;
+	uint64_t ts;
 
 	memset(e, 0, sizeof *e);
 	if (len == 0)
@@ -35,16 +55,8 @@ openlist_parse_line(const char *line, size_t len, struct openentry *e)
 	if (!(tab = memchr(line, '\t', len)))
 		return -1;
 	cut = (size_t)(tab - line);
-	/* vpopmail before 5.0 wrote "<TAB><SPACE>epoch"; its atoi skips it. */
-	for (i = cut + 1; i < len && line[i] == ' '; i++)
-		;
-	if (len - i == 0 || len - i > 19)
+	if (!parse_ts(line, cut, len, &ts))
 		return -1;
-	for (; i < len; i++) {
-		if (line[i] < '0' || line[i] > '9')
-			return -1;
-		ts = ts * 10 + (uint64_t)(line[i] - '0');
-	}
 	/* vpopmail never writes control bytes: one there means corruption. */
 	for (i = 0; i < cut; i++)
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
@@ -62,8 +74,41 @@ openlist_parse_line(const char *line, size_t len, struct openentry *e)
 	return 1;
 }
 
+/*
+ * openlist_parse_line, for a line that may end in rule, a rule another
+ * line's full parse accepted: then only its address and timestamp are
+ * checked. No address that ip_canonical accepts holds ":allow" or
+ * ":deny" ('l' and 'n' are not hex digits), so the line splits where the
+ * full parse splits it; the address holds no control byte, nor does the
+ * rule. Any other line gets the full parse: the result is always its.
+ */
+static int
+parse_same_rule(const char *line, size_t len, struct openentry *e,
+		const char *rule, size_t rulelen)
+{
+	const char *tab = len ? memchr(line, '\t', len) : 0;
+	size_t cut = tab ? (size_t)(tab - line) : 0, colon;
+
+	if (!rule || !tab || cut <= rulelen || line[cut - rulelen - 1] != ':' ||
+	    memcmp(line + cut - rulelen, rule, rulelen) != 0)
+		return openlist_parse_line(line, len, e);
+	colon = cut - rulelen - 1;
+	memset(e, 0, sizeof *e);
+	e->raw = line;
+	e->rawlen = len;
+	if (!parse_ts(line, cut, len, &e->ts)) {
+		e->ts = 0;
+		return -1;
+	}
+	if (!ip_canonical(e->ip, line, colon))
+		return openlist_parse_line(line, len, e);
+	e->rule = line + colon + 1;
+	e->rulelen = rulelen;
+	return 1;
+}
+
 /* The next non-empty line: 1 for an entry, -1 for a malformed line, 0 at
- * the end. */
+ * the end. Lines nearly all share one rule, which is checked once. */
 int
 openlist_next(struct openlist_cursor *c, struct openentry *e)
 {
@@ -75,7 +120,11 @@ openlist_next(struct openlist_cursor *c, struct openentry *e)
 
 		c->pos += n + 1;
 		c->lineno++;
-		r = openlist_parse_line(line, n, e);
+		r = parse_same_rule(line, n, e, c->rule, c->rulelen);
+		if (r == 1) {
+			c->rule = e->rule;
+			c->rulelen = e->rulelen;
+		}
 		if (r != 0)
 			return r;
 	}

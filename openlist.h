@@ -30,6 +30,8 @@ int openlist_parse_line(const char *line, size_t len, struct openentry *e);
 struct openlist_cursor {
 	const char *text;
 	size_t len, pos, lineno;
+	const char *rule; /* the last entry's, checked already */
+	size_t rulelen;
 };
 int openlist_next(struct openlist_cursor *c, struct openentry *e);
 size_t openlist_format(char *buf, const struct openentry *e);

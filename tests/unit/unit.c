@@ -223,6 +223,58 @@ test_openlist(void)
 	}
 }
 
+/*
+ * The cursor checks a rule once and takes it as read on the lines that
+ * repeat it: each line of the table, after an entry with the usual rule
+ * (and one with the table line's own rule, when it has one), reads as
+ * openlist_parse_line reads it alone.
+ */
+static void
+test_cursor(void)
+{
+	static const char *const good[] = {
+	    "9.9.9.9:allow,RELAYCLIENT=\"\"\t1700000000\n",
+	    "9.9.9.9:allow,RELAYCLIENT=\"\",RBLSMTPD=\"\"\t1700000000\n"};
+	char text[1024], msg[400];
+	size_t i, g;
+
+	for (g = 0; g < 2; g++)
+		for (i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+			struct openlist_cursor c;
+			struct openentry e, want;
+			const char *l = lines[i].line;
+			int r, k, ok,
+			    w = openlist_parse_line(l, strlen(l), &want);
+			int n = snprintf(text, sizeof text, "%s%s\n%s\n",
+					 good[g], l, l);
+
+			if (n < 0 || (size_t)n >= sizeof text)
+				continue;
+			memset(&c, 0, sizeof c);
+			c.text = text;
+			c.len = (size_t)n;
+			ok = openlist_next(&c, &e) == 1;
+			/* The line twice: after good[g]'s rule, then after its
+			 * own (or good[g]'s still, if it is malformed). */
+			for (k = 0; k < 2 && ok; k++) {
+				r = openlist_next(&c, &e);
+				ok = r == w && strcmp(e.ip, want.ip) == 0 &&
+				     e.ts == want.ts &&
+				     e.rulelen == want.rulelen &&
+				     (w != 1 || memcmp(e.rule, want.rule,
+						       e.rulelen) == 0);
+				if (w == 0)
+					break;
+			}
+			snprintf(msg, sizeof msg, "[%s] after [%.40s]", l,
+				 good[g]);
+			check(ok,
+			      "openlist_next reads a line as "
+			      "openlist_parse_line",
+			      msg);
+		}
+}
+
 static void
 test_sanitize(void)
 {
@@ -252,6 +304,8 @@ main(int argc, char **argv)
 		test_rules();
 	if (!*only || !strcmp(only, "openlist"))
 		test_openlist();
+	if (!*only || !strcmp(only, "openlist"))
+		test_cursor();
 	if (!*only || !strcmp(only, "log"))
 		test_sanitize();
 	printf("1..%d\n", count);
