@@ -36,7 +36,7 @@
  * printed. Output, one line a timed run, TAB-separated:
  *
  *   NAME REP NS STATUS MAXRSS_KB CDB_RENAMES LIST_RENAMES WARNINGS CHECK
- *   NS_DONE
+ *   NS_DONE OTHER_RSS_KB
  *
  * NS is the wall time (CLOCK_MONOTONIC) from just before fork to the
  * return of wait4; NS_DONE the same to the moment every process the
@@ -44,7 +44,9 @@
  * one comes back to it) and no writer holds DIR/open-smtp.lock: equal to
  * NS unless something was still at work when the command ended. STATUS is
  * the exit status (burst: the number of failed logins; 1000+N: killed by
- * signal N); MAXRSS the wait4 figure; WARNINGS the number of lines with
+ * signal N); MAXRSS the wait4 figure; OTHER_RSS the largest wait4 figure
+ * of the other processes the driver reaped after the command (a writer
+ * the command left, or started as its sibling); WARNINGS the number of lines with
  * "warning:" or "fatal:" the run added to LOG (default /dev/null), which
  * receives every command's standard error. The burst's CDB_RENAMES and
  * LIST_RENAMES are -1 if inotify's queue overflowed.
@@ -76,7 +78,7 @@ struct contender {
 
 struct result {
 	long long ns, ns_done;
-	long maxrss;
+	long maxrss, otherrss;
 	int status, cdbren, listren, warn;
 	char check[256];
 };
@@ -462,15 +464,19 @@ count_warnings(off_t from)
 	return count;
 }
 
-/* Waits for every child left, orphans included; whether there was one. */
+/* Waits for every child left, orphans included; whether there was one.
+ * *rss, if not NULL, gets the largest peak RSS among them. */
 static int
-reap_all(void)
+reap_all(long *rss)
 {
+	struct rusage ru;
 	int any = 0;
 
 	for (;;) {
-		if (waitpid(-1, 0, 0) > 0) {
+		if (wait4(-1, 0, 0, &ru) > 0) {
 			any = 1;
+			if (rss && ru.ru_maxrss > *rss)
+				*rss = ru.ru_maxrss;
 			continue;
 		}
 		if (errno != EINTR)
@@ -491,7 +497,7 @@ run_one(const struct contender *c, struct result *r)
 	memset(r, 0, sizeof *r);
 	if (c->setup && shell(c->setup, c->dir, 0, 0) != 0)
 		die(111, "setup failed for ", c->name);
-	reap_all();
+	reap_all(0);
 	if (c->dir) {
 		if ((dirfd = open(c->dir,
 				  O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
@@ -547,7 +553,7 @@ run_one(const struct contender *c, struct result *r)
 	if (credfd != -1)
 		close(credfd);
 	/* Orphans of the command, such as a detached writer, come back here. */
-	busy = reap_all();
+	busy = reap_all(&r->otherrss);
 	if (c->dir && wait_writers(c->dir))
 		busy = 1;
 	r->ns_done = busy ? now_ns() - t0 : r->ns;
@@ -626,10 +632,11 @@ main(int argc, char **argv)
 			run_one(c, &r);
 			if (round < warmup)
 				continue;
-			printf("%s\t%d\t%lld\t%d\t%ld\t%d\t%d\t%d\t%s\t%lld\n",
+			printf("%s\t%d\t%lld\t%d\t%ld\t%d\t%d\t%d\t%s\t%lld\t%ld\n",
 			       c->name, round - warmup + 1, r.ns, r.status,
 			       r.maxrss, r.cdbren, r.listren, r.warn,
-			       r.check[0] ? r.check : "-", r.ns_done);
+			       r.check[0] ? r.check : "-", r.ns_done,
+			       r.otherrss);
 		}
 		if (verbose)
 			fprintf(stderr, "%s",
