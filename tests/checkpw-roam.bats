@@ -278,16 +278,23 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 	assert_output $'127.0.0.5\n127.0.0.6\n127.0.0.7'
 }
 
-@test "a lock held by someone else delays the login by ROAM_WAIT_MS at most; the recorder finishes later" {
+# login_while_locked IP MS: a good login from IP with ROAM_WAIT_MS=MS,
+# while another process holds open-smtp.lock for 3 s. The recorder keeps
+# stderr (the log) open, so bats' run returns only when it is done: $took
+# is the time in ms until the session began.
+login_while_locked() {
+	local start
 	touch "$ROAM_DIR/open-smtp.lock"
 	flock "$ROAM_DIR/open-smtp.lock" sleep 3 &
 	PIDS+=($!)
 	sleep 0.2
-	# The recorder keeps stderr (the log) open, so bats' run returns only when
-	# it is done: time the start of the session instead.
 	start=$(date +%s%N)
-	ROAM_WAIT_MS=300 login 127.0.0.5 good sh -c "date +%s%N >$SCRATCH/began; echo session ok"
+	ROAM_WAIT_MS=$2 login "$1" good sh -c "date +%s%N >$SCRATCH/began; echo session ok"
 	took=$((($(cat "$SCRATCH/began") - start) / 1000000))
+}
+
+@test "a lock held by someone else delays the login by ROAM_WAIT_MS at most; the recorder finishes later" {
+	login_while_locked 127.0.0.5 300
 	assert_success
 	assert_line 'session ok'
 	assert_line 'checkpw-roam: warning: the recorder did not answer within 300 ms; the login goes on'
@@ -306,12 +313,7 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 	assert_success
 	ts=$(list_ts 127.0.0.5)
 	sleep 1.1
-	flock "$ROAM_DIR/open-smtp.lock" sleep 3 &
-	PIDS+=($!)
-	sleep 0.2
-	start=$(date +%s%N)
-	ROAM_WAIT_MS=10000 login 127.0.0.5 good sh -c "date +%s%N >$SCRATCH/began; echo session ok"
-	took=$((($(cat "$SCRATCH/began") - start) / 1000000))
+	login_while_locked 127.0.0.5 10000
 	assert_success
 	assert_output 'session ok'
 	# It waited neither ROAM_WAIT_MS nor for the lock (held 3 s).
