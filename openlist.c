@@ -374,7 +374,8 @@ locate(int dirfd, const char *ip, int flags, struct place *pl)
 	uint64_t off, len, covered;
 	int ifd, found, r = UNKNOWN;
 
-	ifd = openat(dirfd, ROAM_INDEX, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ifd = openat(dirfd, ROAM_INDEX,
+		     O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (ifd == -1)
 		return UNKNOWN;
 	found = index_get(ifd, INDEX_STAMP, sizeof INDEX_STAMP - 1, stamp,
@@ -384,7 +385,10 @@ locate(int dirfd, const char *ip, int flags, struct place *pl)
 	close(ifd);
 	if (found == -1)
 		return UNKNOWN;
-	pl->fd = openat(dirfd, ROAM_LIST, flags | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put there must not hang the lookup; fstat
+	 * below refuses anything but a regular file. */
+	pl->fd = openat(dirfd, ROAM_LIST,
+			flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (pl->fd == -1)
 		return UNKNOWN;
 	covered = get64(stamp + 16);
@@ -562,7 +566,8 @@ openlist_journal_take(int dirfd, int sync, char **text, size_t *len, int *taken,
 		FAILSYS(f, "unable to rename ", ROAM_JOURNAL);
 		return -1;
 	}
-	fd = openat(dirfd, ROAM_MERGING, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dirfd, ROAM_MERGING,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1) {
 		if (errno == ENOENT)
 			return 0;

@@ -73,7 +73,8 @@ int
 stamp_read(int dirfd, struct stamp *s)
 {
 	unsigned char b[SIZE];
-	int fd = openat(dirfd, ROAM_STAMP, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dirfd, ROAM_STAMP,
+			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd == -1)

@@ -134,6 +134,29 @@ vpopmail_line() {
 	assert_success
 	assert_line --partial 'refusing to read open-smtp: not a regular file'
 	[ -p "$ROAM_DIR/open-smtp" ]
+	# With an index beside it, as after any good login, the recorder looks
+	# the address up before the password is known: that must not block on
+	# the FIFO either.
+	rm "$ROAM_DIR/open-smtp"
+	login 127.0.0.6 good
+	assert_success
+	[ -f "$ROAM_DIR/open-smtp.index" ]
+	mv "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/list"
+	mkfifo "$ROAM_DIR/open-smtp"
+	ROAM_WAIT_MS=5000 TCPREMOTEIP=127.0.0.6 "$CHECKPW_ROAM" "$FAKE_CHECKPW" true \
+		3< <(printf 'u\0good\0\0') 2>"$BATS_TEST_TMPDIR/err"
+	for _ in $(seq 1 50); do
+		recorder_of 127.0.0.6 >/dev/null || break
+		sleep 0.1
+	done
+	if RECORDER=$(recorder_of 127.0.0.6); then
+		PIDS+=("$RECORDER")
+		echo "the recorder $RECORDER is still there"
+		return 1
+	fi
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_line --partial 'refusing to read open-smtp: not a regular file'
+	refute_line --partial 'did not answer'
 }
 
 @test "a tcp.smtp that is a FIFO is refused without hanging" {
