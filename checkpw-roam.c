@@ -228,8 +228,13 @@ fork_recorder(void)
 	return (pid_t)r;
 }
 
-/* Whether the address is listed and in the cdb, so open already: read
- * only, without the lock (both files are replaced whole). */
+/*
+ * Whether tcp.smtp.cdb has a record for the address already: then no
+ * update can change what tcpserver decides for it (it takes a key's
+ * first record, and ours come after the rules), so the login need not
+ * wait for the recorder. Reads only, without the lock (the cdb is
+ * replaced whole).
+ */
 static int
 open_already(const struct config *cf)
 {
@@ -238,7 +243,7 @@ open_already(const struct config *cf)
 
 	if (dirfd == -1)
 		return 0;
-	r = openlist_indexed(dirfd, cf->ip) && rebuild_has(dirfd, cf->ip);
+	r = rebuild_has(dirfd, cf->ip);
 	close(dirfd);
 	return r;
 }
@@ -246,9 +251,8 @@ open_already(const struct config *cf)
 /*
  * The recorder: a detached process that keeps the privileges of the link
  * before authentication. It records only when the link after
- * authentication says so; end of file means the login failed. While the
- * password is checked it looks the address up: one open already gets its
- * answer at once, so that a good login does not wait for the refresh.
+ * authentication says so; end of file means the login failed. For an
+ * address open already, the link answered for it before it started.
  */
 static void
 recorder(int chan, const struct config *cf)
@@ -259,8 +263,6 @@ recorder(int chan, const struct config *cf)
 	signal(SIGPIPE, SIG_IGN);
 	/* Past a file size limit, fail the write and report it; do not die. */
 	signal(SIGXFSZ, SIG_IGN);
-	if (open_already(cf))
-		answer(chan, ANSWER_DONE);
 	if (poll(&p, 1, AUTH_WAIT_MS) != 1)
 		_exit(0);
 	if (read(chan, &c, 1) != 1 || c != MSG_GOOD)
@@ -354,6 +356,11 @@ before_auth(int argc, char **argv)
 		log_warn("unable to start the recorder: ", strerror(errno));
 		run(argv + 1);
 	}
+	/* Open already: the answer waits in the channel before the password
+	 * is checked, so that the login does not wait for the recorder to
+	 * run (it may share our CPU) nor for the refresh. */
+	if (open_already(&cf))
+		answer(sv[0], ANSWER_DONE);
 	pid = fork_recorder();
 	if (pid == -1) {
 		log_warn("unable to start the recorder: ", strerror(errno));

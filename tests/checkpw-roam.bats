@@ -324,6 +324,85 @@ login_while_locked() {
 	relay_open 127.0.0.5
 }
 
+# login_recorder_stopped IP [MS]: a good login from IP (ROAM_WAIT_MS=MS,
+# default 10000)
+# through a checkpassword that first stops the recorder (its pid is in
+# CHECKPW_ROAM_CHANNEL), so that it cannot run before the session does:
+# as on a busy machine. Sets $took (ms until the session began) and
+# $recorder; the output is in $SCRATCH/out and $SCRATCH/err.
+login_recorder_stopped() {
+	local start
+	cat >"$SCRATCH/stopper" <<-'EOS'
+		#!/bin/sh
+		pid=${CHECKPW_ROAM_CHANNEL#*,}
+		pid=${pid%%,*}
+		echo "$pid" >"$SCRATCH/recorder"
+		kill -STOP "$pid" || exit 111
+		exec "$FAKE_CHECKPW" "$@"
+	EOS
+	chmod 755 "$SCRATCH/stopper"
+	start=$(date +%s%N)
+	SCRATCH=$SCRATCH FAKE_CHECKPW=$FAKE_CHECKPW ROAM_WAIT_MS=${2:-10000} \
+		TCPREMOTEIP=$1 "$CHECKPW_ROAM" "$SCRATCH/stopper" \
+		sh -c "date +%s%N >$SCRATCH/began; echo session ok" \
+		3< <(printf 'user\0good\0<1.2@host>\0') >"$SCRATCH/out" 2>"$SCRATCH/err"
+	took=$((($(cat "$SCRATCH/began") - start) / 1000000))
+	recorder=$(cat "$SCRATCH/recorder")
+	PIDS+=("$recorder")
+}
+
+# wait_until CMD...: retries CMD for up to 5 s.
+wait_until() {
+	for _ in $(seq 1 50); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+ts_newer() { [ "$(list_ts "$1")" -gt "$2" ]; }
+listed() { list_ips | grep -qx "$1"; }
+
+@test "a known address does not wait for its recorder to run: the answer was in the channel before the password; the refresh follows" {
+	login 127.0.0.5 good
+	assert_success
+	ts=$(list_ts 127.0.0.5)
+	sleep 1.1
+	login_recorder_stopped 127.0.0.5
+	assert_equal "$(cat "$SCRATCH/out")" 'session ok'
+	assert_equal "$(cat "$SCRATCH/err")" ''
+	# It did not wait ROAM_WAIT_MS (10 s) for the stopped recorder.
+	[ "$took" -lt 2000 ]
+	[ "$(list_ts 127.0.0.5)" = "$ts" ]
+	kill -CONT "$recorder"
+	wait_until ts_newer 127.0.0.5 "$ts"
+	relay_open 127.0.0.5
+}
+
+@test "an address whose own rule in tcp.smtp decides it goes on at once too; it is listed when the recorder runs" {
+	printf '127.0.0.9:allow,RELAYCLIENT=""\n:allow\n' >"$ROAM_DIR/tcp.smtp"
+	login 127.0.0.5 good
+	assert_success
+	login_recorder_stopped 127.0.0.9
+	assert_equal "$(cat "$SCRATCH/out")" 'session ok'
+	[ "$took" -lt 2000 ]
+	run listed 127.0.0.9
+	assert_failure
+	kill -CONT "$recorder"
+	wait_until listed 127.0.0.9
+	relay_open 127.0.0.9
+}
+
+@test "a new address still waits for its recorder: with it stopped, the login goes on after ROAM_WAIT_MS with a warning" {
+	login_recorder_stopped 127.0.0.5 500
+	assert_equal "$(cat "$SCRATCH/out")" 'session ok'
+	[ "$took" -ge 500 ]
+	grep -qx 'checkpw-roam: warning: the recorder did not answer within 500 ms; the login goes on' "$SCRATCH/err"
+	kill -CONT "$recorder"
+	wait_until listed 127.0.0.5
+	relay_open 127.0.0.5
+}
+
 @test "a forged marker cannot skip the real checkpassword or open the relay" {
 	run env CHECKPW_ROAM_CHANNEL=5,2,100 TCPREMOTEIP=127.0.0.5 "$CHECKPW_ROAM" "$FAKE_CHECKPW" \
 		sh -c 'echo session ok' 3< <(printf 'u\0wrong\0\0')
