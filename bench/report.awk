@@ -381,6 +381,22 @@ END {
 		proc_table("rulesrebuild", "10000", "floor clearf seedr", "cdb10k")
 		print ""
 	}
+	if (has("busyknown:10000:roam")) {
+		print "## 6b. A busy machine: " meta["busyhogs"] " busy loops (one a CPU), 10,000 open addresses"
+		print ""
+		print "Each CPU runs a shell loop during these runs, as on a loaded server: the"
+		print "chain, checkpw-roam's recorder and the floor's child compete with them for"
+		print "the CPUs."
+		print ""
+		print "Known address:"
+		print ""
+		login_table("busyknown", "refresh", "10000")
+		print ""
+		print "New address (the list put back before each repetition):"
+		print ""
+		login_table("busynew", "newip", "10000")
+		print ""
+	}
 	if (meta["memsize"] != "") {
 		n = meta["memsize"]
 		lb = meta["list:" n]
