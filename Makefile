@@ -68,13 +68,16 @@ demo: all
 	tests/demo
 
 SRCS = $(PROGS:=.c) $(COMMON:.o=.c) tests/unit/unit.c tests/helpers/killwhen.c
+BENCH_SRCS = bench/*.c bench/*.h
 lint:
-	clang-format --dry-run --Werror $(SRCS) *.h
+	clang-format --dry-run --Werror $(SRCS) *.h $(BENCH_SRCS)
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability \
-		--std=c11 --quiet --suppress=missingIncludeSystem -D_GNU_SOURCE $(SRCS)
+		--std=c11 --quiet --suppress=missingIncludeSystem -D_GNU_SOURCE \
+		$(SRCS) bench/*.c
 	clang-tidy --quiet $(SRCS) -- -std=c11 -D_GNU_SOURCE -I. $(CDB_CFLAGS)
 	shellcheck tests/run tests/install-deps tests/helpers/fake-checkpassword \
-		tests/helpers/probe-env conf-examples/*-run .ci/run
+		tests/helpers/probe-env conf-examples/*-run .ci/run \
+		bench/run bench/restore bench/gen-data
 
 clean:
 	rm -f *.o $(PROGS) tests/unit/unit tests/helpers/killwhen
@@ -88,7 +91,7 @@ BENCH_STATIC = bench/driver bench/checkpw-bench bench/noop bench/seedref \
 	bench/floor bench/floorlink bench/rssprobe
 BENCH_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 $(WARN)
 
-bench-progs: $(BENCH_STATIC) bench/ipcheck
+bench-progs: $(BENCH_STATIC) bench/ipcheck bench/cdbfloor
 
 $(BENCH_STATIC): bench/%: bench/%.c bench/floorwork.h
 	$(CC) $(BENCH_CFLAGS) -static -o $@ $<
@@ -96,11 +99,15 @@ $(BENCH_STATIC): bench/%: bench/%.c bench/floorwork.h
 bench/ipcheck: bench/ipcheck.c
 	$(CC) $(BENCH_CFLAGS) $(CDB_CFLAGS) -o $@ $< $(CDB_LIBS)
 
+# Static, as the floor it is compared with.
+bench/cdbfloor: bench/cdbfloor.c bench/floorwork.h
+	$(CC) $(BENCH_CFLAGS) $(CDB_CFLAGS) -static -o $@ $< $(CDB_LIBS)
+
 bench: all bench-progs
 	@bench/run $(BENCHFLAGS)
 
 bench-clean:
-	rm -f $(BENCH_STATIC) bench/ipcheck
+	rm -f $(BENCH_STATIC) bench/ipcheck bench/cdbfloor
 
 .PHONY: bench bench-progs bench-clean
 

@@ -46,8 +46,8 @@
  * the exit status (burst: the number of failed logins; 1000+N: killed by
  * signal N); MAXRSS the wait4 figure; OTHER_RSS the largest wait4 figure
  * of the other processes the driver reaped after the command (a writer
- * the command left, or started as its sibling); WARNINGS the number of lines with
- * "warning:" or "fatal:" the run added to LOG (default /dev/null), which
+ * the command left, or started as its sibling); WARNINGS the number of lines
+ * with "warning:" or "fatal:" the run added to LOG (default /dev/null), which
  * receives every command's standard error. The burst's CDB_RENAMES and
  * LIST_RENAMES are -1 if inotify's queue overflowed.
  * Exit 0, 100 for bad usage or a bad spec, 111 if a setup fails. */
@@ -632,7 +632,8 @@ main(int argc, char **argv)
 			run_one(c, &r);
 			if (round < warmup)
 				continue;
-			printf("%s\t%d\t%lld\t%d\t%ld\t%d\t%d\t%d\t%s\t%lld\t%ld\n",
+			printf("%s\t%d\t%lld\t%d\t%ld\t%d\t%d\t%d\t%s\t%lld\t%"
+			       "ld\n",
 			       c->name, round - warmup + 1, r.ns, r.status,
 			       r.maxrss, r.cdbren, r.listren, r.warn,
 			       r.check[0] ? r.check : "-", r.ns_done,

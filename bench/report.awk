@@ -16,6 +16,8 @@ BEGIN {
 	label["seed"] = "seed's method (seedref after checkpw-bench), chain"
 	label["floor"] = "floor (bench/floor, a process)"
 	label["floor4k"] = "the same in tinycdb's 4 KB writes, and the directory synced"
+	label["cdbfloor"] = "floor with tinycdb (bench/cdbfloor): that cdb's records, already built, through cdb_make_add; the directory synced"
+	label["cdbfloor:expiry"] = "floor with tinycdb (bench/cdbfloor): the floor's list work, then the new cdb's records, already built, through cdb_make_add; the directory synced"
 	label["clearf"] = "**clearopensmtp -f**"
 	label["clear"] = "**clearopensmtp**"
 	label["seedr"] = "seed's update_rules (seedref -r: tcprules)"
@@ -223,16 +225,18 @@ function login_table(wl, kind, sizes,    ns, sz, i, j, n, who, k, b, f0, w) {
 }
 
 # A table of processes against a floor (rebuild, expiry).
-function proc_table(wl, sizes, whos, filekey,    ns, sz, i, j, nw, w, n, k, f, lab) {
-	print "| IPs | cdb bytes | contender | ms: median (min–max) | ÷ floor | after |"
-	print "|---:|---:|---|---:|---:|---|"
+function proc_table(wl, sizes, whos, filekey,    ns, sz, i, j, nw, w, n, k, f, ft, lab) {
+	print "| IPs | cdb bytes | contender | ms: median (min–max) | ÷ floor | ÷ floor with tinycdb | after |"
+	print "|---:|---:|---|---:|---:|---:|---|"
 	ns = split(sizes, sz, " ")
 	nw = split(whos, w, " ")
 	for (i = 1; i <= ns; i++) {
 		n = sz[i]
-		f = ""
+		f = ft = ""
 		if (stats(wl ":" n ":floor"))
 			f = M
+		if (stats(wl ":" n ":cdbfloor"))
+			ft = M
 		for (j = 1; j <= nw; j++) {
 			k = wl ":" n ":" w[j]
 			if (!has(k))
@@ -242,6 +246,8 @@ function proc_table(wl, sizes, whos, filekey,    ns, sz, i, j, nw, w, n, k, f, l
 			lab = label[w[j]]
 			if (wl == "expiry" && w[j] == "seed")
 				lab = label["seedx"]
+			if (wl == "expiry" && w[j] == "cdbfloor")
+				lab = label["cdbfloor:expiry"]
 			after = chk[k, 1]
 			if (after ~ /^entries=/) {
 				sub(/^entries=/, "", after)
@@ -249,7 +255,7 @@ function proc_table(wl, sizes, whos, filekey,    ns, sz, i, j, nw, w, n, k, f, l
 			} else {
 				after = "–"
 			}
-			printf "| %s | %s | %s | %s | %s | %s |\n", commas(n), commas(meta[filekey ":" n]), lab, range(M, LO, HI), w[j] == "floor" ? "1.00×" : ratio(M, f), after
+			printf "| %s | %s | %s | %s | %s | %s | %s |\n", commas(n), commas(meta[filekey ":" n]), lab, range(M, LO, HI), w[j] == "floor" ? "1.00×" : ratio(M, f), ft == "" || w[j] == "floor" || w[j] == "floor4k" ? "–" : ratio(M, ft), after
 			procm[wl, n, w[j]] = M
 		}
 	}
@@ -323,7 +329,7 @@ END {
 		print ""
 		print "Floor: write a file of the cdb's size, fsync, rename."
 		print ""
-		proc_table("rebuild", meta["sizes"], "floor floor4k clearf seedr", "cdb")
+		proc_table("rebuild", meta["sizes"], "floor floor4k cdbfloor clearf seedr", "cdb")
 		print ""
 	}
 	if (has("burst:10000:roam") || has("burst:10000:seed")) {
@@ -353,7 +359,7 @@ END {
 		print "Floor: lock, read the list, write+fsync+rename the kept half and a file of the"
 		print "new cdb's size. \"cdb bytes\" is the new cdb's."
 		print ""
-		proc_table("expiry", meta["sizes"], "floor clear seed", "halfcdb")
+		proc_table("expiry", meta["sizes"], "floor cdbfloor clear seed", "halfcdb")
 		print ""
 	}
 	if (("refresh", SZ[1], "roam") in absm || ("newip", SZ[1], "roam") in absm) {
@@ -378,7 +384,7 @@ END {
 		print ""
 		login_table("rulesnew", "newip", "10000")
 		print ""
-		proc_table("rulesrebuild", "10000", "floor clearf seedr", "cdb10k")
+		proc_table("rulesrebuild", "10000", "floor cdbfloor clearf seedr", "cdb10k")
 		print ""
 	}
 	if (has("busyknown:10000:roam")) {
