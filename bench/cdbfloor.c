@@ -69,41 +69,9 @@ out:
 }
 
 static int
-expire(const char *dir, unsigned long long listbytes, const char *src)
+copy_cdb(const char *dir, const void *src)
 {
-	char p[4096], *text = 0;
-	struct stat st;
-	size_t len = 0;
-	int lock, fd, r = -1;
-
-	if ((lock = floor_lock(dir)) == -1)
-		return -1;
-	if (floor_path(p, sizeof p, dir, "open-smtp") == -1 ||
-	    (fd = open(p, O_RDONLY | O_CLOEXEC)) == -1)
-		goto out;
-	if (fstat(fd, &st) == -1 || !(text = malloc((size_t)st.st_size + 1))) {
-		close(fd);
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
-
-		if (n <= 0) {
-			if (n == -1 && errno == EINTR)
-				continue;
-			break;
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	if (floor_replace(dir, "floor.list.tmp", "floor.list", text, len,
-			  listbytes) == 0 &&
-	    tinycdb_copy(dir, src) == 0)
-		r = 0;
-out:
-	free(text);
-	close(lock);
-	return r;
+	return tinycdb_copy(dir, src);
 }
 
 int
@@ -124,7 +92,7 @@ main(int argc, char **argv)
 				argv[3]);
 			return 100;
 		}
-		r = expire(argv[2], n, argv[4]);
+		r = floor_expire_with(argv[2], n, copy_cdb, argv[4]);
 	} else {
 		fprintf(stderr, "usage: cdbfloor rebuild DIR SRC"
 				" | expire DIR LISTBYTES SRC\n");

@@ -189,10 +189,16 @@ out:
 	return r;
 }
 
-/* Expiry: lock, read the list, write the shorter list and the new cdb. */
+/* Writes the new cdb of an expiry in DIR: floor_rebuild's, or cdbfloor's. */
+typedef int floor_cdbfn(const char *dir, const void *arg);
+
+/*
+ * Expiry: lock, read the list, write the shorter list (LISTBYTES of it),
+ * then the new cdb with cdb(dir, arg).
+ */
 static inline int
-floor_expire(const char *dir, unsigned long long listbytes,
-	     unsigned long long cdbbytes)
+floor_expire_with(const char *dir, unsigned long long listbytes,
+		  floor_cdbfn *cdb, const void *arg)
 {
 	char p[4096], *text = 0;
 	struct stat st;
@@ -221,12 +227,26 @@ floor_expire(const char *dir, unsigned long long listbytes,
 	close(fd);
 	if (floor_replace(dir, "floor.list.tmp", "floor.list", text, len,
 			  listbytes) == 0 &&
-	    floor_rebuild(dir, cdbbytes) == 0)
+	    cdb(dir, arg) == 0)
 		r = 0;
 out:
 	free(text);
 	close(lock);
 	return r;
+}
+
+static inline int
+floor_cdb_bytes(const char *dir, const void *cdbbytes)
+{
+	return floor_rebuild(dir, *(const unsigned long long *)cdbbytes);
+}
+
+/* Expiry: lock, read the list, write the shorter list and the new cdb. */
+static inline int
+floor_expire(const char *dir, unsigned long long listbytes,
+	     unsigned long long cdbbytes)
+{
+	return floor_expire_with(dir, listbytes, floor_cdb_bytes, &cdbbytes);
 }
 
 #endif
