@@ -21,7 +21,8 @@ teardown() {
 
 # start_login TAG IP: one login through the real chain in the background,
 # its stdout and stderr in $OUT/TAG.out and $OUT/TAG.err. The login waits
-# for the recorder (ROAM_WAIT_MS), so when it ends the recording is done.
+# for a new address's recording (ROAM_WAIT_MS); wait_logins waits for the
+# refreshes that follow the logins of addresses open already.
 start_login() {
 	TCPREMOTEIP=$2 ROAM_WAIT_MS=60000 "$CHECKPW_ROAM" "$FAKE_CHECKPW" \
 		/bin/echo session ok 3<"$CREDS" >"$OUT/$1.out" 2>"$OUT/$1.err" &
@@ -29,15 +30,20 @@ start_login() {
 	TAGS+=("$1")
 }
 
-# wait_logins: waits for every login started; each must exit 0, have run
-# its session, and have logged nothing but "relay opened" lines (for any
+# wait_logins: waits for every login started, then for their recorders;
+# each must exit 0, have run its session, and have logged nothing but
+# "relay opened" lines (for any
 # address: one recorder may add those of others waiting). Builtins only: a
 # process per check would cost more than the logins.
 wait_logins() {
-	local i rc out log rest bad=0
+	local i rc out log rest bad=0 rcs=()
 	for i in "${!JOBS[@]}"; do
-		rc=0
-		wait "${JOBS[$i]}" || rc=$?
+		rcs[i]=0
+		wait "${JOBS[$i]}" || rcs[i]=$?
+	done
+	wait_recorders || bad=1
+	for i in "${!JOBS[@]}"; do
+		rc=${rcs[i]}
 		out=
 		read -r out <"$OUT/${TAGS[$i]}.out" || :
 		mapfile -t log <"$OUT/${TAGS[$i]}.err"

@@ -117,6 +117,7 @@ login_now() {
 	TCPREMOTEIP=$IP ROAM_WAIT_MS=60000 "$CHECKPW_ROAM" "$FAKE_CHECKPW" \
 		/bin/echo session ok 3<"$CREDS" >"$T/out" 2>"$T/err" || rc=$?
 	session_ran "$rc"
+	wait_recorders "$IP"
 	mapfile -t log <"$T/err"
 	if [[ ${log[*]} == *warning* || ${log[*]} == *fatal* ]]; then
 		echo "login from $IP: ${log[*]}"

@@ -38,6 +38,8 @@ common_teardown() {
 	local p
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
+		# A stopped process takes the signal once it is continued.
+		kill -CONT "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
 }
@@ -138,6 +140,32 @@ recorder_of() {
 			return 0
 		fi
 	done
+	return 1
+}
+
+# wait_recorders [IP]: waits, 10 s at most, until no checkpw-roam process
+# working in this test's ROAM_DIR is left (for a login from IP, if given).
+# A login from an address open already goes on before its recorder has
+# refreshed it (checkpw-roam(8)); every recorder is forked before its
+# login goes on, so once a login has ended and this returns, its
+# recording is done.
+wait_recorders() {
+	local i p env busy
+	for i in $(seq 1 200); do
+		busy=0
+		for p in $(pgrep -x checkpw-roam); do
+			mapfile -d '' env <"/proc/$p/environ" 2>/dev/null || continue
+			[[ " ${env[*]} " == *" ROAM_DIR=$ROAM_DIR "* ]] || continue
+			if [ -n "${1:-}" ]; then
+				[[ " ${env[*]} " == *" TCPREMOTEIP=$1 "* ]] || continue
+			fi
+			busy=1
+			break
+		done
+		[ "$busy" = 0 ] && return 0
+		sleep 0.05
+	done
+	echo "recorders still running after 10 s: $(pgrep -ax checkpw-roam)"
 	return 1
 }
 
