@@ -521,10 +521,11 @@ END {
 	}
 	if (nn) {
 		print ""
-		print "Work that went on after the login ended (checkpw-roam's recorder answers"
-		print "once the address is synced in the list and open in the cdb, and the login"
-		print "goes on; the directory sync, the removal of the replaced cdb and the log"
-		print "line follow, under the lock):"
+		print "Work that went on after the login ended (for an address open already the"
+		print "link finds its answer before the password, and the recorder's refresh"
+		print "follows; for a new one the recorder answers once the address is synced in"
+		print "the list and open in the cdb, and the directory sync, the removal of the"
+		print "replaced cdb and the log line follow, under the lock):"
 		print ""
 		for (i = 1; i <= nn; i++)
 			print "- " notes[i]

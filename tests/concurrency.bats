@@ -32,9 +32,9 @@ start_login() {
 
 # wait_logins: waits for every login started, then for their recorders;
 # each must exit 0, have run its session, and have logged nothing but
-# "relay opened" lines (for any
-# address: one recorder may add those of others waiting). Builtins only: a
-# process per check would cost more than the logins.
+# "relay opened" lines (for any address: one recorder may add those of
+# others waiting). Builtins only: a process per check would cost more than
+# the logins.
 wait_logins() {
 	local i rc out log rest bad=0 rcs=()
 	for i in "${!JOBS[@]}"; do

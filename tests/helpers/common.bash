@@ -128,41 +128,44 @@ smtp_probe() {
 	timeout 10 tcpclient -i "$1" -R -H 127.0.0.1 "$2" sh -c 'cat <&6'
 }
 
-# recorder_of IP: the pid of the recorder working for a login from IP: a
-# checkpw-roam with that client address that leads its own session.
+# roam_pids [IP]: the checkpw-roam processes at work in this test's
+# ROAM_DIR (for a login from IP, if given), one pid a line. Once a login
+# has ended, those left are recorders.
+roam_pids() {
+	local p env
+	for p in $(pgrep -x checkpw-roam); do
+		{ mapfile -d '' env <"/proc/$p/environ"; } 2>/dev/null || continue
+		[[ " ${env[*]} " == *" ROAM_DIR=$ROAM_DIR "* ]] || continue
+		if [ -n "${1:-}" ]; then
+			[[ " ${env[*]} " == *" TCPREMOTEIP=$1 "* ]] || continue
+		fi
+		echo "$p"
+	done
+}
+
+# recorder_of IP: the pid of the recorder working for a login from IP: one
+# of those that leads its own session (it has run setsid).
 recorder_of() {
-	local p
-	for p in /proc/[0-9]*; do
-		if [ "$(readlink "$p/exe" 2>/dev/null)" = "$CHECKPW_ROAM" ] &&
-			[ "$(ps -o sid= -p "${p#/proc/}" 2>/dev/null | tr -d ' ')" = "${p#/proc/}" ] &&
-			tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "TCPREMOTEIP=$1"; then
-			echo "${p#/proc/}"
+	local p st
+	for p in $(roam_pids "$1"); do
+		{ read -r -a st <"/proc/$p/stat"; } 2>/dev/null || continue
+		if [ "${st[5]}" = "$p" ]; then
+			echo "$p"
 			return 0
 		fi
 	done
 	return 1
 }
 
-# wait_recorders [IP]: waits, 10 s at most, until no checkpw-roam process
-# working in this test's ROAM_DIR is left (for a login from IP, if given).
-# A login from an address open already goes on before its recorder has
+# wait_recorders [IP]: waits, 10 s at most, until roam_pids finds none. A
+# login from an address open already goes on before its recorder has
 # refreshed it (checkpw-roam(8)); every recorder is forked before its
 # login goes on, so once a login has ended and this returns, its
 # recording is done.
 wait_recorders() {
-	local i p env busy
+	local i
 	for i in $(seq 1 200); do
-		busy=0
-		for p in $(pgrep -x checkpw-roam); do
-			mapfile -d '' env <"/proc/$p/environ" 2>/dev/null || continue
-			[[ " ${env[*]} " == *" ROAM_DIR=$ROAM_DIR "* ]] || continue
-			if [ -n "${1:-}" ]; then
-				[[ " ${env[*]} " == *" TCPREMOTEIP=$1 "* ]] || continue
-			fi
-			busy=1
-			break
-		done
-		[ "$busy" = 0 ] && return 0
+		[ -z "$(roam_pids "${1:-}")" ] && return 0
 		sleep 0.05
 	done
 	echo "recorders still running after 10 s: $(pgrep -ax checkpw-roam)"
