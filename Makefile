@@ -11,8 +11,7 @@ PKG_CONFIG ?= pkg-config
 CFLAGS ?= -O2 -g
 HARDEN = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
 	-Wformat -Werror=format-security
-WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wno-missing-field-initializers
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CDB_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcdb 2>/dev/null)
 CDB_LIBS := $(shell $(PKG_CONFIG) --libs libcdb 2>/dev/null || echo -lcdb)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DROAM_DIR_DEFAULT='"$(ROAMDIR)"' \
@@ -27,8 +26,8 @@ PROGLD = $(LINKMODE) -Wl,-z,relro,-z,now
 LIBS = $(CDB_LIBS) -lskarnet
 
 PROGS = checkpw-roam clearopensmtp
-COMMON = log.o ip.o rules.o atomicfile.o roamdir.o openlist.o rebuild.o update.o \
-	prefault.o stamp.o
+COMMON = log.o ip.o rules.o atomicfile.o roamdir.o safe.o openlist.o \
+	listindex.o journal.o pending.o rebuild.o update.o
 MAN8 = man/checkpw-roam.8 man/clearopensmtp.8
 MAN5 = man/open-smtp.5
 
@@ -215,7 +214,7 @@ asan: all tests/unit/unit tests/helpers/killwhen $(ASAN_PROGS) $(ASAN_DIR)/unit
 # crashes written to build-fuzz/ as TARGET-crash-*, -leak-*, -timeout-*.
 FUZZ_CC = clang
 FUZZ_DIR = build-fuzz
-FUZZ_TARGETS = rules openlist ip
+FUZZ_TARGETS = rules openlist ip passwd
 FUZZ_SECONDS = 20
 FUZZ_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all

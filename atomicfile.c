@@ -9,66 +9,39 @@
 #include <skalibs/allreadwrite.h>
 
 #include "atomicfile.h"
+#include "roamdir.h"
 
 /*
- * Creates NAME.tmp.PID beside NAME (open for reading too: a new cdb may be
- * compared with the old one), owned and moded like the NAME it will
- * replace (a new NAME gets the directory's owner and newmode). Callers hold
- * the writers' lock, so an existing temp of that name is a dead writer's.
+ * Creates NAME.tmp.PID beside NAME (open for reading too), owned and
+ * moded like the NAME it will replace; a new NAME gets the directory's
+ * owner and newmode. Callers hold the writers' lock, so an existing temp
+ * of that name is a dead writer's.
  */
 int
 atomicfile_open(struct atomicfile *a, int dirfd, const char *name,
 		mode_t newmode, struct fail *f)
 {
-	struct stat st, cur;
+	struct stat like;
 	mode_t mode = newmode;
-	uid_t uid;
-	gid_t gid;
 
-	a->dirfd = dirfd;
-	a->name = name;
-	a->fd = -1;
-	a->n = 0;
-	a->err = 0;
-	a->nosync = 0;
-	a->nodirsync = 0;
-	a->keepold = 0;
-	a->old[0] = '\0';
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (!S_ISREG(st.st_mode)) {
+	*a = (struct atomicfile){.dirfd = dirfd, .fd = -1, .name = name};
+	if (fstatat(dirfd, name, &like, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISREG(like.st_mode)) {
 			FAIL(f, 111, "refusing to replace ", name,
 			     ": not a regular file");
 			return -1;
 		}
-		mode = st.st_mode & 07777;
-	} else if (errno != ENOENT || fstat(dirfd, &st) == -1) {
+		mode = like.st_mode & 07777;
+	} else if (errno != ENOENT || fstat(dirfd, &like) == -1) {
 		FAILSYS(f, "unable to stat ", name);
 		return -1;
 	}
-	uid = st.st_uid;
-	gid = st.st_gid;
 	snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%ld", name, (long)getpid());
-	for (int tries = 0; a->fd == -1; tries++) {
-		a->fd = openat(
-		    dirfd, a->tmp,
-		    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (a->fd == -1 && (errno != EEXIST || tries ||
-				    unlinkat(dirfd, a->tmp, 0) == -1)) {
-			FAILSYS(f, "unable to create ", a->tmp);
-			return -1;
-		}
-	}
-	/*
-	 * Only root can give a file away; another writer (the owner of the
-	 * directory, say) keeps its own ids where the kernel refuses.
-	 */
-	if (fstat(a->fd, &cur) == -1 ||
-	    ((cur.st_uid != uid || cur.st_gid != gid) &&
-	     fchown(a->fd, uid, gid) == -1 &&
-	     (errno != EPERM || geteuid() == 0)) ||
-	    fchmod(a->fd, mode) == -1) {
-		FAILSYS(f, "unable to set owner and mode of ", a->tmp);
-		atomicfile_abort(a);
+	a->fd = roamdir_create(dirfd, a->tmp, O_RDWR, mode, &like);
+	if (a->fd == -1 && errno == EEXIST && unlinkat(dirfd, a->tmp, 0) == 0)
+		a->fd = roamdir_create(dirfd, a->tmp, O_RDWR, mode, &like);
+	if (a->fd == -1) {
+		FAILSYS(f, "unable to create ", a->tmp);
 		return -1;
 	}
 	return 0;
@@ -98,11 +71,11 @@ atomicfile_write(struct atomicfile *a, const char *s, size_t len)
 	a->n += len;
 }
 
+/* Writes out, syncs and renames the temp over NAME; the old file stays
+ * and the temp goes on any error. */
 int
 atomicfile_commit(struct atomicfile *a, struct fail *f)
 {
-	int fd = a->fd;
-
 	flush(a);
 	if (a->err) {
 		errno = a->err;
@@ -110,32 +83,21 @@ atomicfile_commit(struct atomicfile *a, struct fail *f)
 		atomicfile_abort(a);
 		return -1;
 	}
+	if (!a->nosync && fsync(a->fd) == -1) {
+		FAILSYS(f, "unable to sync ", a->tmp);
+		atomicfile_abort(a);
+		return -1;
+	}
+	if (close(a->fd) == -1) {
+		a->fd = -1;
+		FAILSYS(f, "unable to write ", a->tmp);
+		unlinkat(a->dirfd, a->tmp, 0);
+		return -1;
+	}
 	a->fd = -1;
-	if (!a->nosync && fsync(fd) == -1) {
-		FAILSYS(f, "unable to write ", a->tmp);
-		close(fd);
-		unlinkat(a->dirfd, a->tmp, 0);
-		return -1;
-	}
-	if (close(fd) == -1) {
-		FAILSYS(f, "unable to write ", a->tmp);
-		unlinkat(a->dirfd, a->tmp, 0);
-		return -1;
-	}
-	/*
-	 * A rename that frees the file it replaces costs that file's blocks
-	 * (0.7 ms for 600 KB here); kept linked as NAME.old, the old file can
-	 * go once the work waiting on it is done.
-	 */
-	if (a->keepold) {
-		snprintf(a->old, sizeof a->old, "%s.old", a->name);
-		if (linkat(a->dirfd, a->name, a->dirfd, a->old, 0) == -1)
-			a->old[0] = '\0';
-	}
 	if (renameat(a->dirfd, a->tmp, a->dirfd, a->name) == -1) {
 		FAILSYS(f, "unable to rename ", a->tmp, " to ", a->name);
 		unlinkat(a->dirfd, a->tmp, 0);
-		atomicfile_drop_old(a);
 		return -1;
 	}
 	if (!a->nosync && !a->nodirsync && fsync(a->dirfd) == -1 &&
@@ -157,14 +119,6 @@ atomicfile_abort(struct atomicfile *a)
 		unlinkat(a->dirfd, a->tmp, 0);
 	}
 	errno = saved;
-}
-
-void
-atomicfile_drop_old(struct atomicfile *a)
-{
-	if (a->old[0])
-		unlinkat(a->dirfd, a->old, 0);
-	a->old[0] = '\0';
 }
 
 /* Whether a directory entry is a temp file of NAME: NAME.tmp.DIGITS. */

@@ -14,11 +14,8 @@ struct atomicfile {
 	char buf[16384];
 	size_t n;
 	int err;
-	int nosync;    /* for files derived from others: no fsync */
-	int nodirsync; /* the caller syncs the directory after more renames */
-	int keepold; /* the replaced file stays as NAME.old: atomicfile_drop_old
-		      */
-	char old[132];
+	int nosync;    /* derived data, checked when read: no fsync */
+	int nodirsync; /* a later commit syncs the directory for this one */
 };
 
 int atomicfile_open(struct atomicfile *a, int dirfd, const char *name,
@@ -26,7 +23,6 @@ int atomicfile_open(struct atomicfile *a, int dirfd, const char *name,
 void atomicfile_write(struct atomicfile *a, const char *s, size_t len);
 int atomicfile_commit(struct atomicfile *a, struct fail *f);
 void atomicfile_abort(struct atomicfile *a);
-void atomicfile_drop_old(struct atomicfile *a);
 int atomicfile_is_temp(const char *entry, const char *name);
 
 #endif

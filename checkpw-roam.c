@@ -28,10 +28,6 @@
 #include "roamdir.h"
 #include "update.h"
 
-#ifndef ROAM_DIR_DEFAULT
-#define ROAM_DIR_DEFAULT "/var/qmail/roam"
-#endif
-
 #define MARKER "CHECKPW_ROAM_CHANNEL"
 #define RELAY_ENV_DEFAULT "RELAYCLIENT=\"\",RBLSMTPD=\"\""
 #define WAIT_MS_DEFAULT 2000
@@ -76,6 +72,21 @@ is_set(const char *name)
 	return v && *v;
 }
 
+/* Whether "IP:allow,ENV<TAB>0" reads back as a good list entry. */
+static int
+rule_ok(const struct config *cf)
+{
+	struct openentry e = {.rule = cf->rule, .rulelen = strlen(cf->rule)};
+	char line[OPENLIST_LINEMAX];
+	size_t n;
+
+	if (e.rulelen > OPENLIST_RULEMAX)
+		return 0;
+	memcpy(e.ip, cf->ip, sizeof e.ip);
+	n = openlist_format(line, &e);
+	return openlist_parse_line(line, n - 1, &e) == LINE_ENTRY;
+}
+
 /*
  * Reads the configuration and decides whether this login may open the
  * relay: not for Dovecot's lookups without a password, not for SMTP AUTH,
@@ -101,9 +112,7 @@ configure(struct config *cf)
 		warn_value(ipvar, ip, "not an IP address");
 		return 0;
 	}
-	cf->dir = getenv("ROAM_DIR");
-	if (!cf->dir)
-		cf->dir = ROAM_DIR_DEFAULT;
+	cf->dir = roamdir_path();
 	cf->waitms = WAIT_MS_DEFAULT;
 	if ((s = getenv("ROAM_WAIT_MS")) &&
 	    !scan_uint(s, WAIT_MS_MAX, &cf->waitms)) {
@@ -120,75 +129,13 @@ configure(struct config *cf)
 	}
 	memcpy(cf->rule, "allow,", 6);
 	memcpy(cf->rule + 6, env, n + 1);
-	/* The line we would write must read back as a good entry. */
-	{
-		struct openentry e;
-		size_t iplen = strlen(cf->ip), len = iplen + 1 + n + 6 + 2;
-		char *line = malloc(len + 1);
-		int ok = 0;
-
-		if (line) {
-			snprintf(line, len + 1, "%s:%s\t0", cf->ip, cf->rule);
-			ok = openlist_parse_line(line, len, &e) == 1;
-			free(line);
-		}
-		if (!ok) {
-			warn_value("ROAM_RELAY_ENV", env,
-				   "not NAME=\"value\",... as tcprules takes");
-			return 0;
-		}
+	if (!rule_ok(cf)) {
+		warn_value("ROAM_RELAY_ENV", env,
+			   "not NAME=\"value\",... as tcprules takes, "
+			   "at most 4000 bytes");
+		return 0;
 	}
 	return 1;
-}
-
-/*
- * Records the address. A known one is refreshed in place and the cdb
- * left alone, unless the cdb lacks it (an earlier rebuild failed). When
- * another writer holds the lock, a new one goes in the journal before
- * waiting, so that whoever holds the lock adds it with the others
- * waiting, in one rebuild.
- */
-static int
-record(const struct config *cf, void (*opened)(void *), void *arg)
-{
-	struct openentry me = {
-	    {0}, cf->rule, strlen(cf->rule), (uint64_t)time(0), 0, 0};
-	struct plan plan = {&me, 1, me.ts, 0, 0, 0, 0, 1, opened, arg};
-	struct outcome o;
-	struct fail f;
-	int dirfd, lockfd, t, refreshed, journaled = 0, r = -1;
-
-	memcpy(me.ip, cf->ip, sizeof me.ip);
-	if ((dirfd = roamdir_open(cf->dir, &f)) == -1)
-		goto out;
-	if ((lockfd = roamdir_lock(dirfd, cf->dir, 0, &f)) == -1) {
-		if (!openlist_indexed(dirfd, me.ip))
-			journaled = openlist_journal_add(dirfd, &me, &f) == 0;
-		lockfd = roamdir_lock(dirfd, cf->dir, ROAM_LOCK_MS, &f);
-	}
-	if (lockfd == -1) {
-		close(dirfd);
-		goto out;
-	}
-	t = openlist_touch(dirfd, me.ip, me.ts);
-	refreshed = t == 1;
-	/* Maybe listed but missing from the cdb: a rebuild failed before. */
-	plan.force = t != 0 && !rebuild_has(dirfd, me.ip);
-	if (refreshed && !plan.force) {
-		roamdir_sweep_old(dirfd);
-		r = 0;
-	} else if ((r = update(dirfd, &plan, &o, &f)) == -1 && !journaled) {
-		/* Left waiting for the next update (a bad tcp.smtp, say). */
-		struct fail ignored;
-
-		(void)openlist_journal_add(dirfd, &me, &ignored);
-	}
-	close(lockfd);
-	close(dirfd);
-out:
-	if (r == -1)
-		log_warn("unable to open the relay for ", cf->ip, ": ", f.msg);
-	return r;
 }
 
 /* Answers the link once: 'K' as soon as the relay is open, or the end. */
@@ -208,6 +155,22 @@ static void
 opened(void *chan)
 {
 	answer(*(int *)chan, ANSWER_DONE);
+}
+
+/* Records the login's address; a failure is one warning. */
+static int
+record(const struct config *cf, int *chan)
+{
+	struct openentry me = {.rule = cf->rule,
+			       .rulelen = strlen(cf->rule),
+			       .ts = (uint64_t)time(0)};
+	struct fail f;
+
+	memcpy(me.ip, cf->ip, sizeof me.ip);
+	if (update_login(cf->dir, &me, opened, chan, &f) == 0)
+		return 0;
+	log_warn("unable to open the relay for ", cf->ip, ": ", f.msg);
+	return -1;
 }
 
 /*
@@ -267,8 +230,7 @@ recorder(int chan, const struct config *cf)
 		_exit(0);
 	if (read(chan, &c, 1) != 1 || c != MSG_GOOD)
 		_exit(0);
-	answer(chan,
-	       record(cf, opened, &chan) == 0 ? ANSWER_DONE : ANSWER_FAILED);
+	answer(chan, record(cf, &chan) == 0 ? ANSWER_DONE : ANSWER_FAILED);
 	_exit(0);
 }
 
@@ -335,13 +297,12 @@ run(char **argv)
 static void
 before_auth(int argc, char **argv)
 {
-	struct config cf;
+	struct config cf = {0};
 	char self[PATH_MAX], marker[64], **nargv;
 	ssize_t n;
 	int sv[2], chan;
 	pid_t pid;
 
-	memset(&cf, 0, sizeof cf);
 	if (!configure(&cf))
 		run(argv + 1);
 	n = readlink("/proc/self/exe", self, sizeof self - 1);

@@ -13,11 +13,8 @@
 #include "log.h"
 #include "openlist.h"
 #include "roamdir.h"
+#include "safe.h"
 #include "update.h"
-
-#ifndef ROAM_DIR_DEFAULT
-#define ROAM_DIR_DEFAULT "/var/qmail/roam"
-#endif
 
 #define MINUTES_DEFAULT 180
 #define MINUTES_MAX 52560000UL /* a century */
@@ -63,26 +60,33 @@ print_entry(const struct openentry *e, uint64_t now, uint64_t maxage)
 
 /*
  * -l, -n: read the list and print; no change. A shared lock, where it can
- * be had, keeps a line being appended from being read half written.
+ * be had, keeps the list from being read while a writer replaces it.
  */
 static void
-show(int dirfd, const struct options *o, const char *drop, uint64_t now,
-     uint64_t maxage)
+show(const struct options *o, const char *drop, uint64_t now, uint64_t maxage)
 {
 	struct openlist_cursor c = {0};
 	struct openentry e;
 	struct fail f;
 	char *text;
-	int r, lockfd = roamdir_lock_shared(dirfd);
+	enum line_kind r;
+	int dirfd, lockfd;
 
+	if ((dirfd = roamdir_open(o->dir, &f)) == -1 ||
+	    safe_dir(dirfd, o->dir, &f) == -1)
+		log_fatal(f.code, f.msg);
+	lockfd = roamdir_lock_shared(dirfd);
 	if (roamdir_read(dirfd, ROAM_LIST, 0, &text, &c.len, 0, &f) == -1)
 		log_fatal(f.code, f.msg);
 	if (lockfd != -1)
 		close(lockfd);
+	close(dirfd);
 	c.text = text;
-	while ((r = openlist_next(&c, &e)) != 0) {
-		if (r < 0)
-			openlist_warn_bad(ROAM_LIST, &e, c.lineno);
+	while ((r = openlist_next(&c, &e)) != LINE_EMPTY) {
+		if (r == LINE_BAD)
+			openlist_warn(ROAM_LIST, c.lineno,
+				      "keeping malformed line out of the rules",
+				      e.raw, e.rawlen);
 		else if (o->list || (drop && strcmp(e.ip, drop) == 0) ||
 			 (!drop && now > e.ts && now - e.ts > maxage))
 			print_entry(&e, now, maxage);
@@ -91,18 +95,16 @@ show(int dirfd, const struct options *o, const char *drop, uint64_t now,
 }
 
 /*
- * Expiry and -d drop entries; -f rebuilds anyway. The journal of
- * addresses waiting to be added is merged on the way.
+ * Expiry and -d drop entries; -f rebuilds anyway. The addresses waiting
+ * in the journal are added on the way.
  */
 static void
 run(const struct options *o)
 {
-	struct plan plan = {0};
 	struct outcome out;
 	struct fail f;
 	char ip[IP_FMTLEN];
 	const char *drop = 0;
-	int dirfd, lockfd;
 	uint64_t now = (uint64_t)time(0), maxage = o->minutes * 60;
 
 	if (o->close_ip) {
@@ -110,43 +112,33 @@ run(const struct options *o)
 			bad_value("address", o->close_ip);
 		drop = ip;
 	}
-	if ((dirfd = roamdir_open(o->dir, &f)) == -1)
-		log_fatal(f.code, f.msg);
 	if (o->list || o->dry) {
-		show(dirfd, o, drop, now, maxage);
+		show(o, drop, now, maxage);
 	} else {
-		lockfd = roamdir_lock(dirfd, o->dir, ROAM_LOCK_MS, &f);
-		if (lockfd == -1)
-			log_fatal(f.code, f.msg);
-		plan.merge = 1;
-		plan.now = now;
-		plan.expire = !drop;
-		plan.maxage = maxage;
-		plan.drop = drop;
-		plan.force = o->force;
-		if (update(dirfd, &plan, &out, &f) == -1)
+		struct plan plan = {.now = now,
+				    .expire = !drop,
+				    .maxage = maxage,
+				    .drop = drop};
+
+		if (update_admin(o->dir, &plan, &out, &f) == -1)
 			log_fatal(f.code, f.msg);
 		if (drop && !out.found)
 			log_warn(drop, " is not open");
-		close(lockfd);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		log_fatal(111, "unable to write to standard output");
-	close(dirfd);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct options o;
+	struct options o = {.minutes = MINUTES_DEFAULT};
 	const char *s;
 	int c;
 
 	log_prog = "clearopensmtp";
 	/* Past a file size limit, fail the write and report it; do not die. */
 	signal(SIGXFSZ, SIG_IGN);
-	memset(&o, 0, sizeof o);
-	o.minutes = MINUTES_DEFAULT;
 	if ((s = getenv("ROAM_MINUTES")) && *s && !scan_minutes(s, &o.minutes))
 		bad_value("ROAM_MINUTES", s);
 	while ((c = getopt(argc, argv, "m:nld:f")) != -1) {
@@ -173,9 +165,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || (o.list && (o.dry || o.force || o.close_ip)))
 		usage();
-	o.dir = getenv("ROAM_DIR");
-	if (!o.dir)
-		o.dir = ROAM_DIR_DEFAULT;
+	o.dir = roamdir_path();
 	run(&o);
 	return 0;
 }

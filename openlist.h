@@ -1,18 +1,20 @@
-/* openlist.h: the open-smtp list, its index, and its journal of new addresses.
- */
+/* openlist.h: the open-smtp list: "IP:rule<TAB>epoch" lines, vpopmail's
+ * format, read and written. */
 #ifndef OPENLIST_H
 #define OPENLIST_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
-
-#include <cdb.h>
 
 #include "atomicfile.h"
 #include "ip.h"
 #include "log.h"
-#include "stamp.h"
+#include "roamdir.h"
+
+/* Room for a good entry's line, its newline included: its rule is at most
+ * OPENLIST_RULEMAX bytes. */
+#define OPENLIST_RULEMAX 4000
+#define OPENLIST_LINEMAX (IP_FMTLEN + OPENLIST_RULEMAX + 24)
 
 /* One line: "IP:rule<TAB>epoch", or a malformed line kept verbatim. */
 struct openentry {
@@ -24,7 +26,11 @@ struct openentry {
 	size_t rawlen;
 };
 
-int openlist_parse_line(const char *line, size_t len, struct openentry *e);
+enum line_kind { LINE_BAD = -1, LINE_EMPTY = 0, LINE_ENTRY = 1 };
+
+enum line_kind openlist_parse_line(const char *line, size_t len,
+				   struct openentry *e);
+size_t openlist_format(char buf[OPENLIST_LINEMAX], const struct openentry *e);
 
 /* Walks the lines of a list or journal text, skipping empty lines. */
 struct openlist_cursor {
@@ -33,32 +39,20 @@ struct openlist_cursor {
 	const char *rule; /* the last entry's, checked already */
 	size_t rulelen;
 };
-int openlist_next(struct openlist_cursor *c, struct openentry *e);
-size_t openlist_format(char *buf, const struct openentry *e);
-#define OPENLIST_LINEMAX(e) (strlen((e)->ip) + (e)->rulelen + 23)
-void openlist_warn_bad(const char *name, const struct openentry *e,
-		       size_t lineno);
+enum line_kind openlist_next(struct openlist_cursor *c, struct openentry *e);
+void openlist_warn(const char *name, size_t lineno, const char *what,
+		   const char *line, size_t len);
 
-/* Writes a new list and, beside it, its index. */
+/* Writes a new list. */
 struct openlist_writer {
-	struct atomicfile list, index;
-	struct cdb_make im;
-	uint64_t off;
+	struct atomicfile a;
+	uint64_t off;	  /* the length written so far */
 	struct fileid id; /* the new list, once committed */
 };
 int openlist_writer_open(struct openlist_writer *w, int dirfd, struct fail *f);
-void openlist_writer_add(struct openlist_writer *w, const struct openentry *e);
+size_t openlist_writer_add(struct openlist_writer *w,
+			   const struct openentry *e);
 int openlist_writer_commit(struct openlist_writer *w, struct fail *f);
 void openlist_writer_abort(struct openlist_writer *w);
-
-int openlist_indexed(int dirfd, const char *ip);
-int openlist_touch(int dirfd, const char *ip, uint64_t ts);
-int openlist_append(int dirfd, const struct fileid *expect, const char *text,
-		    size_t len, struct fileid *now, struct fail *f);
-
-int openlist_journal_add(int dirfd, const struct openentry *e, struct fail *f);
-int openlist_journal_take(int dirfd, int sync, char **text, size_t *len,
-			  int *taken, struct fail *f);
-void openlist_journal_done(int dirfd);
 
 #endif

@@ -4,10 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "prefault.h"
 #include "rebuild.h"
 #include "roamdir.h"
 #include "rules.h"
@@ -23,6 +21,19 @@ add_record(void *ctx, const char *k, size_t kl, const char *d, size_t dl)
 									: -1;
 }
 
+static void
+bad_line(const char *line, size_t n, size_t lineno, struct fail *f)
+{
+	char num[24], safe[LOG_SAFE];
+
+	if (n && line[n - 1] == '\n')
+		n--;
+	snprintf(num, sizeof num, "%zu", lineno);
+	log_sanitize(safe, sizeof safe, line, n);
+	FAIL(f, 100, "unable to rebuild ", ROAM_CDB, ": ", ROAM_RULES, " line ",
+	     num, ": unable to parse this line: ", safe);
+}
+
 static int
 add_rules(struct rebuild *rb, const char *text, size_t len, struct fail *f)
 {
@@ -31,22 +42,13 @@ add_rules(struct rebuild *rb, const char *text, size_t len, struct fail *f)
 	while (pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t end = nl ? (size_t)(nl - text) + 1 : len;
-		int r;
+		enum rules_status r;
 
 		lineno++;
 		r = rules_parse_line(text + pos, end - pos, add_record,
 				     &rb->cm);
 		if (r == RULES_BAD) {
-			char num[24], safe[LOG_SAFE];
-			size_t n = end - pos;
-
-			if (n && text[end - 1] == '\n')
-				n--;
-			snprintf(num, sizeof num, "%zu", lineno);
-			log_sanitize(safe, sizeof safe, text + pos, n);
-			FAIL(f, 100, "unable to rebuild ", ROAM_CDB, ": ",
-			     ROAM_RULES, " line ", num,
-			     ": unable to parse this line: ", safe);
+			bad_line(text + pos, end - pos, lineno, f);
 			return -1;
 		}
 		if (r == RULES_SYS) {
@@ -72,7 +74,6 @@ rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
 
 	rb->rule = rb->data = 0;
 	rb->rulelen = rb->datalen = 0;
-	rb->finished = 0;
 	if (roamdir_read(dirfd, ROAM_RULES, 1, &text, &len, 0, f) == -1)
 		return -1;
 	if (atomicfile_open(&rb->a, dirfd, ROAM_CDB, 0644, f) == -1) {
@@ -85,7 +86,6 @@ rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
 		atomicfile_abort(&rb->a);
 		return -1;
 	}
-	rb->rules = stamp_sum(text, len);
 	if (add_rules(rb, text, len, f) == -1) {
 		free(text);
 		rebuild_abort(rb);
@@ -95,70 +95,34 @@ rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
 	return 0;
 }
 
-/*
- * Starts a new tcp.smtp.cdb as a copy of the current one, which must be
- * the file cdb names (the stamp's: compiled from tcp.smtp and the list as
- * they are); the addresses to add follow with rebuild_add. Returns 1, 0
- * when the cdb is not that file or cannot be read whole, -1 on failure.
- */
-int
-rebuild_copy(struct rebuild *rb, int dirfd, const struct fileid *cdb,
-	     struct fail *f)
+/* Compiles rule as the one later addresses share. */
+static int
+set_rule(struct rebuild *rb, const char *rule, size_t rulelen, struct fail *f)
 {
-	struct fileid id;
-	struct stat st;
-	struct cdb c;
-	unsigned pos;
-	int fd, r;
+	char *t = malloc(rulelen + 1), *d = malloc(rulelen + 2);
 
-	rb->rule = rb->data = 0;
-	rb->rulelen = rb->datalen = 0;
-	rb->finished = 0;
-	rb->rules = 0;
-	fd = openat(dirfd, ROAM_CDB, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1)
-		return 0;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (fileid_of(&id, &st), !fileid_same(&id, cdb)) ||
-	    cdb_init(&c, fd) != 0) {
-		close(fd);
-		return 0;
-	}
-	/* Records are at least 40 bytes: a count high enough. */
-	prefault_heap(prefault_tables((size_t)st.st_size / 40) + 65536);
-	r = atomicfile_open(&rb->a, dirfd, ROAM_CDB, 0644, f);
-	if (r == 0 && cdb_make_start(&rb->cm, rb->a.fd) == -1) {
-		FAILSYS(f, "unable to write ", rb->a.tmp);
-		atomicfile_abort(&rb->a);
-		r = -1;
-	}
-	if (r == -1) {
-		cdb_free(&c);
-		close(fd);
+	if (!t || !d) {
+		free(t);
+		free(d);
+		FAILSYS(f, "unable to compile a rule");
 		return -1;
 	}
-	cdb_seqinit(&pos, &c);
-	while ((r = cdb_seqnext(&pos, &c)) > 0) {
-		const void *k = cdb_getkey(&c), *d = cdb_getdata(&c);
+	if (rules_compile(rule, rulelen, d, &rb->datalen) != RULES_OK) {
+		char safe[LOG_SAFE];
 
-		if (!k || !d) {
-			r = -1;
-			break;
-		}
-		if (cdb_make_add(&rb->cm, k, cdb_keylen(&c), d,
-				 cdb_datalen(&c)) == -1) {
-			FAILSYS(f, "unable to write ", rb->a.tmp);
-			r = -2;
-			break;
-		}
+		free(t);
+		free(d);
+		log_sanitize(safe, sizeof safe, rule, rulelen);
+		FAIL(f, 100, "unable to parse this rule: ", safe);
+		return -1;
 	}
-	cdb_free(&c);
-	close(fd);
-	if (r < 0) {
-		rebuild_abort(rb);
-		return r == -2 ? -1 : 0;
-	}
-	return 1;
+	free(rb->rule);
+	free(rb->data);
+	memcpy(t, rule, rulelen);
+	rb->rule = t;
+	rb->rulelen = rulelen;
+	rb->data = d;
+	return 0;
 }
 
 /*
@@ -170,30 +134,10 @@ int
 rebuild_add(struct rebuild *rb, const char *ip, const char *rule,
 	    size_t rulelen, struct fail *f)
 {
-	if (!rb->rule || rulelen != rb->rulelen ||
-	    memcmp(rule, rb->rule, rulelen) != 0) {
-		char *t = malloc(rulelen + 1), *d = malloc(rulelen + 2);
-
-		if (!t || !d) {
-			free(t);
-			free(d);
-			FAILSYS(f, "unable to write ", rb->a.tmp);
-			return -1;
-		}
-		if (rules_compile(rule, rulelen, d, &rb->datalen) != RULES_OK) {
-			free(t);
-			free(d);
-			errno = EINVAL;
-			FAILSYS(f, "unable to write ", rb->a.tmp);
-			return -1;
-		}
-		free(rb->rule);
-		free(rb->data);
-		memcpy(t, rule, rulelen);
-		rb->rule = t;
-		rb->rulelen = rulelen;
-		rb->data = d;
-	}
+	if ((!rb->rule || rulelen != rb->rulelen ||
+	     memcmp(rule, rb->rule, rulelen) != 0) &&
+	    set_rule(rb, rule, rulelen, f) == -1)
+		return -1;
 	if (add_record(&rb->cm, ip, strlen(ip), rb->data, rb->datalen) == -1) {
 		FAILSYS(f, "unable to write ", rb->a.tmp);
 		return -1;
@@ -209,73 +153,17 @@ forget_rule(struct rebuild *rb)
 	rb->rule = rb->data = 0;
 }
 
-/* Writes the cdb's tables; rb->id names the new file. */
+/* Writes the tables, syncs and renames it into place; the old one stays on
+ * error. */
 int
-rebuild_finish(struct rebuild *rb, struct fail *f)
+rebuild_commit(struct rebuild *rb, struct fail *f)
 {
-	struct stat st;
-
-	if (rb->finished)
-		return 0;
 	forget_rule(rb);
-	rb->finished = 1;
-	/* tinycdb writes to the descriptor itself: its times are final. */
-	if (cdb_make_finish(&rb->cm) == -1 || fstat(rb->a.fd, &st) == -1) {
+	if (cdb_make_finish(&rb->cm) == -1) {
 		FAILSYS(f, "unable to write ", rb->a.tmp);
 		atomicfile_abort(&rb->a);
 		return -1;
 	}
-	fileid_of(&rb->id, &st);
-	return 0;
-}
-
-/*
- * Whether the finished new cdb has the same bytes as tcp.smtp.cdb: then
- * the current one is as good, and rb->id names it. For a pass that
- * rewrites the list but changes none of its entries.
- */
-int
-rebuild_same(struct rebuild *rb, int dirfd)
-{
-	static char a[65536], b[65536];
-	struct fail ignored;
-	struct stat st;
-	uint64_t off = 0;
-	int fd, same = 0;
-
-	if (rebuild_finish(rb, &ignored) == -1)
-		return 0;
-	fd = openat(dirfd, ROAM_CDB, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1)
-		return 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (uint64_t)st.st_size == rb->id.size) {
-		for (;;) {
-			ssize_t n = pread(fd, a, sizeof a, (off_t)off);
-
-			if (n < 0 ||
-			    pread(rb->a.fd, b, sizeof b, (off_t)off) != n ||
-			    memcmp(a, b, (size_t)n) != 0)
-				break;
-			if (n == 0) {
-				same = off == rb->id.size;
-				break;
-			}
-			off += (uint64_t)n;
-		}
-	}
-	if (same)
-		fileid_of(&rb->id, &st);
-	close(fd);
-	return same;
-}
-
-/* Finishes, syncs and renames it into place; the old one stays on error. */
-int
-rebuild_commit(struct rebuild *rb, struct fail *f)
-{
-	if (rebuild_finish(rb, f) == -1)
-		return -1;
 	return atomicfile_commit(&rb->a, f);
 }
 
@@ -284,9 +172,7 @@ rebuild_abort(struct rebuild *rb)
 {
 	forget_rule(rb);
 	/* tinycdb frees its tables only in cdb_make_finish; the temp goes. */
-	if (!rb->finished)
-		(void)cdb_make_finish(&rb->cm);
-	rb->finished = 1;
+	(void)cdb_make_finish(&rb->cm);
 	atomicfile_abort(&rb->a);
 }
 

@@ -6,27 +6,19 @@
 
 #include "atomicfile.h"
 #include "log.h"
-#include "stamp.h"
 
 struct rebuild {
 	struct atomicfile a;
 	struct cdb_make cm;
-	uint64_t rules;	  /* stamp_sum of tcp.smtp as read */
-	struct fileid id; /* the new cdb, once committed */
-	char *rule;	  /* the last open address's rule, as text */
+	char *rule; /* the last open address's rule, as text */
 	size_t rulelen;
 	char *data; /* and its record data */
 	size_t datalen;
-	int finished; /* its tables written */
 };
 
 int rebuild_open(struct rebuild *rb, int dirfd, struct fail *f);
-int rebuild_copy(struct rebuild *rb, int dirfd, const struct fileid *cdb,
-		 struct fail *f);
 int rebuild_add(struct rebuild *rb, const char *ip, const char *rule,
 		size_t rulelen, struct fail *f);
-int rebuild_finish(struct rebuild *rb, struct fail *f);
-int rebuild_same(struct rebuild *rb, int dirfd);
 int rebuild_commit(struct rebuild *rb, struct fail *f);
 void rebuild_abort(struct rebuild *rb);
 int rebuild_has(int dirfd, const char *ip);

@@ -1,5 +1,5 @@
-/* roamdir.c: the roam directory: its files, its writers' lock, dead writers'
- * temps. */
+/* roamdir.c: the roam directory: its files, its writers' lock, file
+ * creation and reading. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -7,16 +7,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <skalibs/tai.h>
 
 #include "atomicfile.h"
 #include "roamdir.h"
-#include "stamp.h"
+
+void
+fileid_of(struct fileid *id, const struct stat *st)
+{
+	id->dev = (uint64_t)st->st_dev;
+	id->ino = (uint64_t)st->st_ino;
+	id->size = (uint64_t)st->st_size;
+}
+
+int
+fileid_same(const struct fileid *a, const struct fileid *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size;
+}
+
+/* ROAM_DIR, or the default the build chose. */
+const char *
+roamdir_path(void)
+{
+	const char *dir = getenv("ROAM_DIR");
+
+	return dir ? dir : ROAM_DIR_DEFAULT;
+}
 
 int
 roamdir_open(const char *dir, struct fail *f)
@@ -39,6 +59,19 @@ on_alarm(int sig)
 	(void)sig;
 }
 
+/* Interrupts a blocked flock every 10 ms from ms on (0: no more). */
+static void
+set_timer(unsigned ms)
+{
+	struct itimerval it = {
+	    .it_value = {.tv_sec = ms / 1000,
+			 .tv_usec = (suseconds_t)(ms % 1000) * 1000},
+	    .it_interval = {.tv_usec = ms ? 10000 : 0},
+	};
+
+	setitimer(ITIMER_REAL, &it, 0);
+}
+
 /*
  * flock(LOCK_EX) for at most ms milliseconds. A repeating timer interrupts
  * the wait, so a signal that arrives before flock() blocks is not lost.
@@ -46,8 +79,7 @@ on_alarm(int sig)
 static int
 lock_bounded(int fd, unsigned ms)
 {
-	struct sigaction sa, old;
-	struct itimerval it, oldit;
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
 	tain deadline;
 	int r, saved;
 
@@ -62,15 +94,9 @@ lock_bounded(int fd, unsigned ms)
 	tain_now_set_stopwatch_g();
 	tain_from_millisecs(&deadline, (int)ms);
 	tain_add_g(&deadline, &deadline);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_alarm;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, &old);
-	memset(&it, 0, sizeof it);
-	it.it_value.tv_sec = ms / 1000;
-	it.it_value.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	it.it_interval.tv_usec = 10000;
-	setitimer(ITIMER_REAL, &it, &oldit);
+	set_timer(ms);
 	for (;;) {
 		r = flock(fd, LOCK_EX);
 		if (r == 0 || errno != EINTR)
@@ -82,11 +108,61 @@ lock_bounded(int fd, unsigned ms)
 		}
 	}
 	saved = errno;
-	memset(&it, 0, sizeof it);
-	setitimer(ITIMER_REAL, &it, 0);
+	set_timer(0);
 	sigaction(SIGALRM, &old, 0);
 	errno = saved;
 	return r;
+}
+
+/*
+ * Creates name (O_EXCL, never through a link) with mode, owned as like
+ * is. Only root can give a file away; another writer keeps its own ids
+ * where the kernel refuses. Returns the descriptor, or -1 with errno.
+ */
+int
+roamdir_create(int dirfd, const char *name, int flags, mode_t mode,
+	       const struct stat *like)
+{
+	struct stat st;
+	int fd, saved;
+
+	fd = openat(dirfd, name,
+		    flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == 0 &&
+	    ((st.st_uid == like->st_uid && st.st_gid == like->st_gid) ||
+	     fchown(fd, like->st_uid, like->st_gid) == 0 ||
+	     (errno == EPERM && geteuid() != 0)) &&
+	    fchmod(fd, mode) == 0)
+		return fd;
+	saved = errno;
+	close(fd);
+	unlinkat(dirfd, name, 0);
+	errno = saved;
+	return -1;
+}
+
+/* Opens name, or creates it 0600 owned like the directory. */
+int
+roamdir_open_or_create(int dirfd, const char *name, int flags)
+{
+	struct stat dst;
+	int fd;
+
+	for (int tries = 0; tries < 2; tries++) {
+		fd = openat(dirfd, name,
+			    flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd != -1 || errno != ENOENT)
+			return fd;
+		if (fstat(dirfd, &dst) == -1)
+			return -1;
+		fd =
+		    roamdir_create(dirfd, name, flags | O_NONBLOCK, 0600, &dst);
+		if (fd != -1 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
 }
 
 /*
@@ -99,8 +175,6 @@ roamdir_sweep(int dirfd)
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
 	struct dirent *de;
-
-	roamdir_sweep_old(dirfd);
 
 	if (fd == -1 || !(d = fdopendir(fd))) {
 		if (fd != -1)
@@ -115,14 +189,6 @@ roamdir_sweep(int dirfd)
 	closedir(d);
 }
 
-/* Removes a replaced cdb kept by a writer that did not live to drop it;
- * cheap enough for every writer, under the lock. */
-void
-roamdir_sweep_old(int dirfd)
-{
-	unlinkat(dirfd, ROAM_CDB_OLD, 0);
-}
-
 /*
  * Opens (creating it 0600, owned like the directory) and locks the lock
  * file; returns its descriptor. 0600 keeps other local users from taking
@@ -131,29 +197,9 @@ roamdir_sweep_old(int dirfd)
 int
 roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f)
 {
-	struct stat st, dst;
-	int fd;
+	struct stat st;
+	int fd = roamdir_open_or_create(dirfd, ROAM_LOCK, O_RDWR);
 
-	fd = openat(dirfd, ROAM_LOCK,
-		    O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1 && errno == ENOENT) {
-		fd = openat(dirfd, ROAM_LOCK,
-			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
-				O_NONBLOCK | O_CLOEXEC,
-			    0600);
-		if (fd != -1 && fstat(dirfd, &dst) == 0 &&
-		    fchown(fd, dst.st_uid, dst.st_gid) == -1 &&
-		    errno != EPERM) {
-			FAILSYS(f, "unable to set owner of ", dir, "/",
-				ROAM_LOCK);
-			close(fd);
-			return -1;
-		}
-		if (fd == -1 && errno == EEXIST)
-			fd = openat(dirfd, ROAM_LOCK,
-				    O_RDWR | O_NOFOLLOW | O_NONBLOCK |
-					O_CLOEXEC);
-	}
 	if (fd == -1) {
 		FAILSYS(f, "unable to open ", dir, "/", ROAM_LOCK);
 		return -1;
@@ -197,6 +243,34 @@ roamdir_lock_shared(int dirfd)
 	return fd;
 }
 
+/* Reads fd to its end into *text (st_size bytes expected); -1 with errno. */
+static int
+read_all(int fd, size_t expect, char **text, size_t *len)
+{
+	size_t cap = 0;
+
+	for (;;) {
+		ssize_t r;
+
+		if (*len == cap) {
+			size_t ncap = cap ? 2 * cap : expect + 1;
+			char *t = realloc(*text, ncap);
+
+			if (!t)
+				return -1;
+			*text = t;
+			cap = ncap;
+		}
+		r = read(fd, *text + *len, cap - *len);
+		if (r == 0)
+			return 0;
+		if (r == -1 && errno != EINTR)
+			return -1;
+		if (r > 0)
+			*len += (size_t)r;
+	}
+}
+
 /*
  * Reads a whole regular file of the directory; a missing one reads as
  * empty (text NULL). follow says whether a symbolic link may be followed.
@@ -207,7 +281,6 @@ roamdir_read(int dirfd, const char *name, int follow, char **text, size_t *len,
 	     struct fileid *id, struct fail *f)
 {
 	struct stat st;
-	size_t cap = 0;
 	int fd;
 
 	*text = 0;
@@ -234,31 +307,13 @@ roamdir_read(int dirfd, const char *name, int follow, char **text, size_t *len,
 	}
 	if (id)
 		fileid_of(id, &st);
-	for (;;) {
-		ssize_t r;
-
-		if (*len == cap) {
-			size_t ncap = cap ? 2 * cap : (size_t)st.st_size + 1;
-			char *t = realloc(*text, ncap);
-
-			if (!t)
-				break;
-			*text = t;
-			cap = ncap;
-		}
-		r = read(fd, *text + *len, cap - *len);
-		if (r == 0) {
-			close(fd);
-			return 0;
-		}
-		if (r == -1 && errno != EINTR)
-			break;
-		if (r > 0)
-			*len += (size_t)r;
+	if (read_all(fd, (size_t)st.st_size, text, len) == -1) {
+		FAILSYS(f, "unable to read ", name);
+		free(*text);
+		*text = 0;
+		close(fd);
+		return -1;
 	}
-	FAILSYS(f, "unable to read ", name);
 	close(fd);
-	free(*text);
-	*text = 0;
-	return -1;
+	return 0;
 }

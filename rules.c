@@ -42,14 +42,14 @@ getnum(const char *s, size_t n, uint64_t *u)
 	return pos == n || s[pos] == '\0';
 }
 
-static int
+static enum rules_status
 emit_range(const char *a, size_t alen, size_t dash, const char *data,
 	   size_t datalen, rules_emit *emit, void *ctx)
 {
 	size_t left = 0, right, i, keycap;
 	uint64_t bot, top;
 	char stackkey[256], *key = stackkey;
-	int r = RULES_OK;
+	enum rules_status r = RULES_OK;
 
 	for (i = dash; i > 0; i--)
 		if (a[i - 1] == '.') {
@@ -93,7 +93,7 @@ emit_range(const char *a, size_t alen, size_t dash, const char *data,
  * Parses ",NAME=<q>value<q>..." after the verb into "+NAME=value\0"...;
  * with data NULL it only checks.
  */
-static int
+static enum rules_status
 parse_instructions(const char *x, size_t len, char *data, size_t *dlen)
 {
 	while (len) {
@@ -135,7 +135,7 @@ parse_instructions(const char *x, size_t len, char *data, size_t *dlen)
  * room for len + 2 bytes, or is NULL to check the rule only. Returns
  * RULES_OK or RULES_BAD.
  */
-int
+enum rules_status
 rules_compile(const char *rule, size_t len, char *data, size_t *dlen)
 {
 	while (len && (rule[len - 1] == '\n' || rule[len - 1] == ' ' ||
@@ -161,13 +161,13 @@ rules_compile(const char *rule, size_t len, char *data, size_t *dlen)
  * tcprules would write for it, in its order: one per address, or one per
  * address of a range "a.b.c.x-y" (only when the address has no '=' or '@').
  */
-int
+enum rules_status
 rules_parse_line(const char *x, size_t len, rules_emit *emit, void *ctx)
 {
 	char stackdata[512], *data = stackdata;
 	size_t colon, dlen = 0, rest;
 	const char *dash;
-	int r;
+	enum rules_status r;
 
 	if (len == 0 || x[0] == '#' || x[0] == '\n')
 		return RULES_SKIP;

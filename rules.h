@@ -8,13 +8,17 @@
 typedef int rules_emit(void *ctx, const char *key, size_t keylen,
 		       const char *data, size_t datalen);
 
-#define RULES_SKIP 0   /* comment, blank, or no colon: no record */
-#define RULES_OK 1     /* records emitted */
-#define RULES_BAD (-1) /* tcprules would say "unable to parse this line" */
-#define RULES_SYS (-2) /* emit failed or out of memory; errno is set */
+enum rules_status {
+	RULES_SKIP = 0, /* comment, blank, or no colon: no record */
+	RULES_OK = 1,	/* records emitted */
+	RULES_BAD = -1, /* tcprules would say "unable to parse this line" */
+	RULES_SYS = -2	/* emit failed or out of memory; errno is set */
+};
 
-int rules_parse_line(const char *line, size_t len, rules_emit *emit, void *ctx);
+enum rules_status rules_parse_line(const char *line, size_t len,
+				   rules_emit *emit, void *ctx);
 size_t rules_split(const char *line, size_t len);
-int rules_compile(const char *rule, size_t len, char *data, size_t *dlen);
+enum rules_status rules_compile(const char *rule, size_t len, char *data,
+				size_t *dlen);
 
 #endif

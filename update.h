@@ -1,5 +1,6 @@
-/* update.h: one locked update of the relay state: list, index and cdb in one
- * pass. */
+/* update.h: every change to the relay state, under the writers' lock: a
+ * login's address refreshed or added, waiting addresses merged, entries
+ * expired or closed, the cdb rebuilt. */
 #ifndef UPDATE_H
 #define UPDATE_H
 
@@ -9,16 +10,14 @@
 #include "openlist.h"
 
 struct plan {
-	const struct openentry *add; /* a login's address to add or refresh */
-	int merge;		     /* add the journal's addresses too */
+	const struct openentry *add; /* a login's address */
 	uint64_t now;
 	int expire; /* drop entries older than maxage seconds */
 	uint64_t maxage;
 	const char *drop; /* a canonical address to close */
-	int force;	  /* rebuild the cdb even if nothing changed */
 	int report;	  /* log each address added */
-	/* Called, if set, as soon as the addresses are durable in the list
-	 * and open in the cdb, before the rest of the housekeeping. */
+	/* Called, if set, once the addresses are in the list and the cdb,
+	 * both synced, before the rest of the housekeeping. */
 	void (*opened)(void *arg);
 	void *arg;
 };
@@ -28,6 +27,9 @@ struct outcome {
 	int found; /* plan.drop was open */
 };
 
-int update(int dirfd, const struct plan *p, struct outcome *o, struct fail *f);
+int update_login(const char *dir, const struct openentry *me,
+		 void (*opened)(void *), void *arg, struct fail *f);
+int update_admin(const char *dir, const struct plan *p, struct outcome *o,
+		 struct fail *f);
 
 #endif

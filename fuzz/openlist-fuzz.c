@@ -44,23 +44,18 @@ put(struct buf *b, const char *s, size_t n)
 	b->n += n;
 }
 
-/* What openlist_writer_add writes for an entry: "ip:rule<TAB>ts" for a
- * good one, the line verbatim for a malformed one. */
+/* What the list writer writes for an entry, without the newline: the
+ * canonical line of a good one, the line verbatim for a malformed one. */
 static void
 put_entry(struct buf *b, const struct openentry *e)
 {
-	char ts[24];
+	char line[OPENLIST_LINEMAX];
 
 	if (!e->ip[0]) {
 		put(b, e->raw, e->rawlen);
 		return;
 	}
-	put(b, e->ip, strlen(e->ip));
-	put(b, ":", 1);
-	put(b, e->rule, e->rulelen);
-	put(b, ts,
-	    (size_t)snprintf(ts, sizeof ts, "\t%llu",
-			     (unsigned long long)e->ts));
+	put(b, line, openlist_format(line, e) - 1);
 }
 
 static int

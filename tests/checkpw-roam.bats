@@ -60,7 +60,7 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 @test "a known address is refreshed without rebuilding the cdb" {
 	login 127.0.0.5 good
 	assert_success
-	sed -i 's/\t[0-9]*$/\t1000000000/' "$ROAM_DIR/open-smtp"
+	age_in_place 127.0.0.5 1000000000
 	before=$(inode "$ROAM_DIR/tcp.smtp.cdb")
 	login 127.0.0.5 good
 	assert_success

@@ -335,7 +335,9 @@ close_plan() {
 		if [ "$rc" = 137 ]; then tally "$list" "$cdb"; fi
 		aim "$kind" $((rc == 137))
 		# A login before the repair refreshes an address that stays, in
-		# whatever state the kill left, and changes nothing else.
+		# whatever state the kill left, and changes no other line; the
+		# cdb stays, or (the index not yet the list's) a pass makes it
+		# what tcprules makes of the list.
 		mapfile -t -s $((RANDOM % 10000)) -n 1 line <"$T/list.new"
 		stays=${line[0]%%:*}
 		login_now "$stays"
@@ -344,10 +346,11 @@ close_plan() {
 			diff "$T/list.$list" "$ROAM_DIR/open-smtp" | head
 			return 1
 		}
-		if [ "$cdb" = old ]; then
-			cmp "$ROAM_DIR/tcp.smtp.cdb" "$OLD"
-		else
-			cmp "$ROAM_DIR/tcp.smtp.cdb" "$REF"
+		if [ "$cdb" = old ]; then was=$OLD; else was=$REF; fi
+		if ! cmp -s "$ROAM_DIR/tcp.smtp.cdb" "$was"; then
+			cut -f1 "$ROAM_DIR/tcp.smtp" "$ROAM_DIR/open-smtp" |
+				tcprules "$T/now.cdb" "$T/now.tmp"
+			cmp "$ROAM_DIR/tcp.smtp.cdb" "$T/now.cdb"
 		fi
 		awk -F '\t' -v ip="$stays:" 'NR == FNR { if (index($0, ip) == 1) now = $0; next }
 			index($0, ip) == 1 { $0 = now } { print }' \

@@ -198,7 +198,8 @@ doveadm_() {
 	assert_line --regexp '^PASS: -ERR \[AUTH\] Authentication failed'
 	refute_line --regexp '^STAT:'
 
-	assert_file_not_exists "$ROAM_DIR/open-smtp"
+	run list_ips
+	assert_output ""
 	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/before.cdb"
 	run probe_via tcpclient 127.0.0.53 127.0.0.1 "$SMTP_PORT"
 	assert_output "RELAYCLIENT unset for 127.0.0.53"
@@ -251,7 +252,8 @@ doveadm_() {
 	assert_line "user=$LOOK_USER AUTHORIZED=1 CREDENTIALS_LOOKUP=1 SERVICE=doveadm TCPREMOTEIP=127.0.0.61"
 	assert_line "user=$LOOK_USER AUTHORIZED=1 CREDENTIALS_LOOKUP=1 SERVICE=doveadm TCPREMOTEIP=127.0.0.62"
 
-	assert_file_not_exists "$ROAM_DIR/open-smtp"
+	run list_ips
+	assert_output ""
 	run decision 127.0.0.61
 	assert_output "$(printf '%s\n' 'rule :' 'allow connection')"
 	run decision 127.0.0.62
@@ -273,7 +275,8 @@ doveadm_() {
 	run dovecot_log
 	assert_line --regexp "checkpassword\\($DOVE_USER,127\\.0\\.0\\.64\\): execute: $DOVE/bin/checkpw-roam /usr/bin/checkpw "
 	refute_line --partial 'relay opened'
-	assert_file_not_exists "$ROAM_DIR/open-smtp"
+	run list_ips
+	assert_output ""
 	run probe_via tcpclient 127.0.0.64 127.0.0.1 "$SMTP_PORT"
 	assert_output "RELAYCLIENT unset for 127.0.0.64"
 }

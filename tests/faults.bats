@@ -42,21 +42,25 @@ teardown() {
 	mount -t tmpfs -o size=256k,mode=755 tmpfs "$ROAM_DIR"
 	MOUNTED=$ROAM_DIR
 	login 127.0.0.5 good
-	sed -i 's/\t[0-9]*$/\t1000000000/' "$ROAM_DIR/open-smtp"
+	login 127.0.0.6 good
+	age_in_place 127.0.0.5 1000000000
+	cp "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/list"
 	cp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/cdb"
 	dd if=/dev/zero of="$ROAM_DIR/filler" bs=4k 2>/dev/null || :
 	run "$CLEAROPENSMTP"
 	assert_failure 111
-	assert_output --regexp 'No space left on device$'
+	assert_output --regexp '^clearopensmtp: fatal: unable to .*: No space left on device$'
+	cmp "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/list"
 	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/cdb"
-	run list_ips
-	assert_output '127.0.0.5'
+	run ls "$ROAM_DIR"
+	refute_output --partial '.tmp.'
 	rm "$ROAM_DIR/filler"
 	run "$CLEAROPENSMTP"
 	assert_success
 	refute relay_open 127.0.0.5
+	relay_open 127.0.0.6
 	run list_ips
-	assert_output ''
+	assert_output '127.0.0.6'
 }
 
 @test "a file size limit: the write fails cleanly (no SIGXFSZ death) and the old files stay" {

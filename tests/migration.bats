@@ -187,20 +187,20 @@ assert_no_relay() {
 }
 
 @test "a login from an address vpopmail listed refreshes it in its place; ::ffff:127.0.0.74 is 127.0.0.74" {
-	ino=$(inode "$ROAM_DIR/tcp.smtp.cdb")
 	before=$(date +%s)
 
-	# In vpopmail's cdb already: refreshed, nothing rebuilt.
+	# The first writer has no index of vpopmail's list: one pass
+	# refreshes the address in its line and rebuilds the cdb.
 	login 127.0.0.72 good
 	assert_success
 	assert_line 'session ok'
 	refute_line --partial 'relay opened'
-	[ "$(inode "$ROAM_DIR/tcp.smtp.cdb")" = "$ino" ]
-	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/vpopmail.cdb"
 	[ "$(list_ts 127.0.0.72)" -ge "$before" ]
+	same_as_tcprules
+	ino=$(inode "$ROAM_DIR/tcp.smtp.cdb")
 
 	# Listed in the mapped form: the same address, refreshed, no new line;
-	# missing from vpopmail's cdb, so the cdb is rebuilt.
+	# it is in the cdb now, so nothing is rebuilt.
 	login 127.0.0.74 good
 	assert_success
 	refute_line --partial 'relay opened'
@@ -209,6 +209,7 @@ assert_no_relay() {
 	assert_output "$(printf '%s\n' 127.0.0.71 127.0.0.72 2001_db8__1 '' \
 		127.0.0.73 "$V6" 127.0.0.74)"
 	same_as_tcprules
+	[ "$(inode "$ROAM_DIR/tcp.smtp.cdb")" = "$ino" ]
 	assert_relays 127.0.0.72 127.0.0.74
 }
 

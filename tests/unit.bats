@@ -29,3 +29,9 @@ teardown() { common_teardown; }
 	assert_success
 	refute_output --partial 'not ok'
 }
+
+@test "a user's primary group is read from /etc/passwd lines, strictly" {
+	run "$TOP/tests/unit/unit" passwd
+	assert_success
+	refute_line --partial 'not ok'
+}

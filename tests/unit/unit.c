@@ -7,6 +7,7 @@
 #include "log.h"
 #include "openlist.h"
 #include "rules.h"
+#include "safe.h"
 
 static int failed, count;
 
@@ -199,7 +200,8 @@ static const struct {
     {"# 1.2.3.4:allow\t1700000000", -1, ""},
     {"1.2.3.4:allow,RELAYCLIENT=\"\x01\"\t1700000000", -1, ""},
     {"1.2.3.4:allow,RELAYCLIENT=\"\x7f\"\t1700000000", -1, ""},
-    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t 1700000000", 1, "1.2.3.4"},
+    /* vpopmail before 5.0: "<TAB><SPACE>epoch", reported. */
+    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t 1700000000", -1, ""},
     {"1.2.3.4:allow,RELAYCLIENT=\"\"\t  ", -1, ""},
     {"1.2.3.4:allow,RELAYCLIENT=\"\"\t\t1700000000", -1, ""},
 };
@@ -293,6 +295,40 @@ test_sanitize(void)
 	}
 }
 
+/* text of /etc/passwd, uid, found, gid */
+static const struct {
+	const char *text;
+	unsigned uid;
+	int found;
+	unsigned gid;
+} passwds[] = {
+    {"root:x:0:0:root:/root:/bin/bash\n", 0, 1, 0},
+    {"root:x:0:0::/:\nvpopmail:x:89:89::/home/vpopmail:/bin/false", 89, 1, 89},
+    {"a:x:1000:100::/:\nb:x:1000:200::/:\n", 1000, 1, 100},
+    {"a:x:10000:5::/:\n", 1000, 0, 0},
+    {"a:x:1000\n", 1000, 0, 0},
+    {"a:x:1000:\n", 1000, 0, 0},
+    {"a:x:1000:12a:\n", 1000, 0, 0},
+    {"a:x:01000:7:\n", 1000, 1, 7},
+    {"a:x::7:\n", 0, 0, 0},
+    {"", 0, 0, 0},
+    {"a:x:99999999999:7:\n", 0, 0, 0},
+};
+
+static void
+test_passwd(void)
+{
+	for (size_t i = 0; i < sizeof passwds / sizeof *passwds; i++) {
+		gid_t gid = 4242;
+		int found = passwd_gid(passwds[i].text, strlen(passwds[i].text),
+				       passwds[i].uid, &gid);
+
+		check(found == passwds[i].found &&
+			  (!found || gid == passwds[i].gid),
+		      "passwd_gid", passwds[i].text);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -308,6 +344,8 @@ main(int argc, char **argv)
 		test_cursor();
 	if (!*only || !strcmp(only, "log"))
 		test_sanitize();
+	if (!*only || !strcmp(only, "passwd"))
+		test_passwd();
 	printf("1..%d\n", count);
 	return failed ? 1 : 0;
 }

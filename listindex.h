@@ -1,0 +1,33 @@
+/* listindex.h: open-smtp.index, where each address's line is in the list,
+ * so that a login refreshes its timestamp in place. */
+#ifndef LISTINDEX_H
+#define LISTINDEX_H
+
+#include <stdint.h>
+
+#include <cdb.h>
+
+#include "atomicfile.h"
+#include "roamdir.h"
+
+struct listindex_writer {
+	struct atomicfile a;
+	struct cdb_make cm;
+};
+
+int listindex_open(struct listindex_writer *w, int dirfd, struct fail *f);
+void listindex_add(struct listindex_writer *w, const char *ip, uint64_t off,
+		   uint64_t len);
+void listindex_commit(struct listindex_writer *w, const struct fileid *list);
+void listindex_abort(struct listindex_writer *w);
+
+/* What the index says of an address. */
+enum lookup {
+	LOOKUP_UNKNOWN = -1, /* no index, or not the list's: read the list */
+	LOOKUP_ABSENT = 0,   /* not listed */
+	LOOKUP_FOUND = 1
+};
+enum lookup listindex_find(int dirfd, const char *ip);
+enum lookup listindex_refresh(int dirfd, const char *ip, uint64_t ts);
+
+#endif
