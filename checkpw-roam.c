@@ -290,6 +290,48 @@ run(char **argv)
 }
 
 /*
+ * Starts the recorder; returns the link's end of the channel, placed above
+ * checkpassword's descriptors and kept across exec, or -1 (warned).
+ */
+static int
+start_recorder(const struct config *cf, pid_t *pid)
+{
+	int sv[2], chan;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("unable to start the recorder: ", strerror(errno));
+		return -1;
+	}
+	/* Open already: the answer waits in the channel before the password
+	 * is checked, so that the login does not wait for the recorder to
+	 * run (it may share our CPU) nor for the refresh. */
+	if (open_already(cf))
+		answer(sv[0], ANSWER_DONE);
+	if ((*pid = fork_recorder()) == -1) {
+		log_warn("unable to start the recorder: ", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (*pid == 0) {
+		close(sv[1]);
+		detach(sv[0]);
+		recorder(3, cf);
+	}
+	close(sv[0]);
+	chan = sv[1];
+	if (chan < CHANNEL_MIN_FD) {
+		chan = fcntl(sv[1], F_DUPFD, CHANNEL_MIN_FD);
+		close(sv[1]);
+	} else if (uncoe(chan) == -1) {
+		chan = -1;
+	}
+	if (chan == -1)
+		log_warn("unable to pass the channel on: ", strerror(errno));
+	return chan;
+}
+
+/*
  * Before authentication: start the recorder and run
  * "REALCHECKPW /path/to/checkpw-roam PROG..." with the channel's
  * descriptor in the marker. Any failure here only skips the recording.
@@ -300,7 +342,7 @@ before_auth(int argc, char **argv)
 	struct config cf = {0};
 	char self[PATH_MAX], marker[64], **nargv;
 	ssize_t n;
-	int sv[2], chan;
+	int chan;
 	pid_t pid;
 
 	if (!configure(&cf))
@@ -312,40 +354,12 @@ before_auth(int argc, char **argv)
 		run(argv + 1);
 	}
 	self[n] = '\0';
-	if (!(nargv = calloc((size_t)argc + 2, sizeof *nargv)) ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+	if (!(nargv = calloc((size_t)argc + 2, sizeof *nargv))) {
 		log_warn("unable to start the recorder: ", strerror(errno));
 		run(argv + 1);
 	}
-	/* Open already: the answer waits in the channel before the password
-	 * is checked, so that the login does not wait for the recorder to
-	 * run (it may share our CPU) nor for the refresh. */
-	if (open_already(&cf))
-		answer(sv[0], ANSWER_DONE);
-	pid = fork_recorder();
-	if (pid == -1) {
-		log_warn("unable to start the recorder: ", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
+	if ((chan = start_recorder(&cf, &pid)) == -1)
 		run(argv + 1);
-	}
-	if (pid == 0) {
-		close(sv[1]);
-		detach(sv[0]);
-		recorder(3, &cf);
-	}
-	close(sv[0]);
-	chan = sv[1];
-	if (chan < CHANNEL_MIN_FD) {
-		chan = fcntl(sv[1], F_DUPFD, CHANNEL_MIN_FD);
-		close(sv[1]);
-	} else if (uncoe(chan) == -1) {
-		chan = -1;
-	}
-	if (chan == -1) {
-		log_warn("unable to pass the channel on: ", strerror(errno));
-		run(argv + 1);
-	}
 	snprintf(marker, sizeof marker, "%d,%ld,%u", chan, (long)pid,
 		 cf.waitms);
 	if (setenv(MARKER, marker, 1) == -1) {

@@ -119,6 +119,22 @@ is_entry(int fd, uint64_t off, uint64_t len, uint64_t size, const char *ip,
 	return 1;
 }
 
+/* Whether the open list is the one the index's stamp names; its size. */
+static int
+same_list(int fd, const unsigned char *stamp, uint64_t *size)
+{
+	struct stat st;
+	struct fileid have, want = {.dev = get64(stamp),
+				    .ino = get64(stamp + 8),
+				    .size = get64(stamp + 16)};
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+		return 0;
+	fileid_of(&have, &st);
+	*size = have.size;
+	return fileid_same(&have, &want);
+}
+
 /*
  * Finds ip's line through the index, checked against the list it names
  * (device, inode and size) and against the line itself. LOOKUP_FOUND
@@ -128,8 +144,7 @@ static enum lookup
 locate(int dirfd, const char *ip, int flags, struct place *pl)
 {
 	unsigned char stamp[24], val[16];
-	struct stat st;
-	struct fileid want, have;
+	uint64_t size;
 	enum lookup found;
 	int ifd = openat(dirfd, ROAM_INDEX,
 			 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -148,14 +163,9 @@ locate(int dirfd, const char *ip, int flags, struct place *pl)
 			flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (pl->fd == -1)
 		return LOOKUP_UNKNOWN;
-	want =
-	    (struct fileid){get64(stamp), get64(stamp + 8), get64(stamp + 16)};
-	if (fstat(pl->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (fileid_of(&have, &st), !fileid_same(&have, &want)))
-		found = LOOKUP_UNKNOWN;
-	else if (found == LOOKUP_FOUND &&
-		 !is_entry(pl->fd, get64(val), get64(val + 8), have.size, ip,
-			   pl))
+	if (!same_list(pl->fd, stamp, &size) ||
+	    (found == LOOKUP_FOUND &&
+	     !is_entry(pl->fd, get64(val), get64(val + 8), size, ip, pl)))
 		found = LOOKUP_UNKNOWN;
 	if (found != LOOKUP_FOUND)
 		close(pl->fd);

@@ -15,13 +15,23 @@ hash(const char *s)
 	return h;
 }
 
-/* The slot of ip: its entry's, or the empty one where it would go. */
+/* The slot of ip (of hash h): its entry's, or the empty one where it
+ * would go. */
 static size_t *
-slot_of(const struct pending *p, const char *ip)
+slot_of(const struct pending *p, const char *ip, size_t h)
 {
-	size_t h = hash(ip) & (p->nslot - 1);
-
+	h &= p->nslot - 1;
 	while (p->slot[h] && strcmp(p->v[p->slot[h] - 1].e.ip, ip) != 0)
+		h = (h + 1) & (p->nslot - 1);
+	return &p->slot[h];
+}
+
+/* The empty slot for an entry of hash h that is not in the table. */
+static size_t *
+free_slot(const struct pending *p, size_t h)
+{
+	h &= p->nslot - 1;
+	while (p->slot[h])
 		h = (h + 1) & (p->nslot - 1);
 	return &p->slot[h];
 }
@@ -33,7 +43,7 @@ pending_find(const struct pending *p, const char *ip)
 
 	if (!p->n)
 		return 0;
-	s = slot_of(p, ip);
+	s = slot_of(p, ip, hash(ip));
 	return *s ? &p->v[*s - 1] : 0;
 }
 
@@ -54,8 +64,9 @@ grow(struct pending *p)
 	free(p->slot);
 	p->slot = slot;
 	p->nslot = 2 * cap;
+	/* realloc kept the n entries, which the analyzer cannot see. */
 	for (size_t i = 0; i < p->n; i++)
-		*slot_of(p, p->v[i].e.ip) = i + 1;
+		*free_slot(p, p->v[i].hash) = i + 1; // NOLINT(clang-analyzer-*)
 	return 0;
 }
 
@@ -70,11 +81,12 @@ pending_add(struct pending *p, const struct openentry *e)
 			w->e.ts = e->ts;
 		return 0;
 	}
-	if (p->n == p->cap && grow(p) == -1)
+	if ((p->n == p->cap || !p->v) && grow(p) == -1)
 		return -1;
-	p->v[p->n] = (struct waiting){.e = *e, .state = PENDING_WAITING};
+	p->v[p->n] = (struct waiting){
+	    .e = *e, .state = PENDING_WAITING, .hash = hash(e->ip)};
 	p->n++;
-	*slot_of(p, e->ip) = p->n;
+	*free_slot(p, p->v[p->n - 1].hash) = p->n;
 	return 0;
 }
 

@@ -16,6 +16,7 @@ enum pending_state {
 struct waiting {
 	struct openentry e;
 	enum pending_state state;
+	size_t hash; /* of e.ip */
 };
 
 struct pending {
