@@ -71,10 +71,9 @@ atomicfile_write(struct atomicfile *a, const char *s, size_t len)
 	a->n += len;
 }
 
-/* Writes out, syncs and renames the temp over NAME; the old file stays
- * and the temp goes on any error. */
+/* Writes out, syncs and closes the temp; on error it is removed. */
 int
-atomicfile_commit(struct atomicfile *a, struct fail *f)
+atomicfile_finish(struct atomicfile *a, struct fail *f)
 {
 	flush(a);
 	if (a->err) {
@@ -95,6 +94,16 @@ atomicfile_commit(struct atomicfile *a, struct fail *f)
 		return -1;
 	}
 	a->fd = -1;
+	a->ready = 1;
+	return 0;
+}
+
+/* Renames the finished temp over NAME, then syncs the directory unless a
+ * later rename will. */
+int
+atomicfile_rename(struct atomicfile *a, struct fail *f)
+{
+	a->ready = 0;
 	if (renameat(a->dirfd, a->tmp, a->dirfd, a->name) == -1) {
 		FAILSYS(f, "unable to rename ", a->tmp, " to ", a->name);
 		unlinkat(a->dirfd, a->tmp, 0);
@@ -108,6 +117,16 @@ atomicfile_commit(struct atomicfile *a, struct fail *f)
 	return 0;
 }
 
+/* Both: the old file stays, and the temp goes, on any error. */
+int
+atomicfile_commit(struct atomicfile *a, struct fail *f)
+{
+	if (atomicfile_finish(a, f) == -1)
+		return -1;
+	return atomicfile_rename(a, f);
+}
+
+/* Removes the temp, open or finished. */
 void
 atomicfile_abort(struct atomicfile *a)
 {
@@ -117,7 +136,10 @@ atomicfile_abort(struct atomicfile *a)
 		close(a->fd);
 		a->fd = -1;
 		unlinkat(a->dirfd, a->tmp, 0);
+	} else if (a->ready) {
+		unlinkat(a->dirfd, a->tmp, 0);
 	}
+	a->ready = 0;
 	errno = saved;
 }
 

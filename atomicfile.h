@@ -15,12 +15,15 @@ struct atomicfile {
 	size_t n;
 	int err;
 	int nosync;    /* derived data, checked when read: no fsync */
-	int nodirsync; /* a later commit syncs the directory for this one */
+	int nodirsync; /* a later rename syncs the directory for this one */
+	int ready;     /* written, synced and closed: the temp awaits rename */
 };
 
 int atomicfile_open(struct atomicfile *a, int dirfd, const char *name,
 		    mode_t newmode, struct fail *f);
 void atomicfile_write(struct atomicfile *a, const char *s, size_t len);
+int atomicfile_finish(struct atomicfile *a, struct fail *f);
+int atomicfile_rename(struct atomicfile *a, struct fail *f);
 int atomicfile_commit(struct atomicfile *a, struct fail *f);
 void atomicfile_abort(struct atomicfile *a);
 int atomicfile_is_temp(const char *entry, const char *name);

@@ -220,7 +220,7 @@ open_already(const struct config *cf)
 static void
 recorder(int chan, const struct config *cf)
 {
-	struct pollfd p = {chan, POLLIN, 0};
+	struct pollfd p = {.fd = chan, .events = POLLIN};
 	char c = 0;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -430,7 +430,7 @@ await_recorder(int fd, unsigned ms, int ours, int *eof)
 	tain_from_millisecs(&deadline, (int)ms);
 	tain_add_g(&deadline, &deadline);
 	for (;;) {
-		iopause_fd x = {fd, IOPAUSE_READ, 0};
+		iopause_fd x = {.fd = fd, .events = IOPAUSE_READ};
 		ssize_t r;
 
 		if (iopause_g(&x, 1, &deadline) < 1)

@@ -48,23 +48,35 @@ listindex_add(struct listindex_writer *w, const char *ip, uint64_t off,
 		w->a.err = errno;
 }
 
-/* Once the list is in place: the index names it and follows it. */
+/* Once the list is written: the index names it, ready to follow it into
+ * place. */
 void
-listindex_commit(struct listindex_writer *w, const struct fileid *list)
+listindex_finish(struct listindex_writer *w, const struct fileid *list)
 {
 	unsigned char stamp[24];
 	struct fail ignored;
+	int bad;
 
 	put64(stamp, list->dev);
 	put64(stamp + 8, list->ino);
 	put64(stamp + 16, list->size);
-	if (cdb_make_add(&w->cm, STAMP, sizeof STAMP - 1, stamp,
-			 sizeof stamp) == -1 ||
-	    cdb_make_finish(&w->cm) == -1) {
+	bad = cdb_make_add(&w->cm, STAMP, sizeof STAMP - 1, stamp,
+			   sizeof stamp) == -1;
+	if (cdb_make_finish(&w->cm) == -1 || bad) {
 		atomicfile_abort(&w->a);
 		return;
 	}
-	(void)atomicfile_commit(&w->a, &ignored);
+	(void)atomicfile_finish(&w->a, &ignored);
+}
+
+/* After the list's rename; without an index the next login takes a pass. */
+void
+listindex_rename(struct listindex_writer *w)
+{
+	struct fail ignored;
+
+	if (w->a.ready)
+		(void)atomicfile_rename(&w->a, &ignored);
 }
 
 void

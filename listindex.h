@@ -18,7 +18,8 @@ struct listindex_writer {
 int listindex_open(struct listindex_writer *w, int dirfd, struct fail *f);
 void listindex_add(struct listindex_writer *w, const char *ip, uint64_t off,
 		   uint64_t len);
-void listindex_commit(struct listindex_writer *w, const struct fileid *list);
+void listindex_finish(struct listindex_writer *w, const struct fileid *list);
+void listindex_rename(struct listindex_writer *w);
 void listindex_abort(struct listindex_writer *w);
 
 /* What the index says of an address. */

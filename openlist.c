@@ -190,9 +190,10 @@ openlist_writer_add(struct openlist_writer *w, const struct openentry *e)
 	return n - 1;
 }
 
-/* Syncs and renames the new list into place; w->id names it. */
+/* Writes out and syncs the new list, ready to be renamed into place;
+ * w->id names it. */
 int
-openlist_writer_commit(struct openlist_writer *w, struct fail *f)
+openlist_writer_finish(struct openlist_writer *w, struct fail *f)
 {
 	struct stat st;
 
@@ -203,7 +204,7 @@ openlist_writer_commit(struct openlist_writer *w, struct fail *f)
 	}
 	fileid_of(&w->id, &st);
 	w->id.size = w->off;
-	return atomicfile_commit(&w->a, f);
+	return atomicfile_finish(&w->a, f);
 }
 
 void

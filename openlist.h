@@ -52,7 +52,7 @@ struct openlist_writer {
 int openlist_writer_open(struct openlist_writer *w, int dirfd, struct fail *f);
 size_t openlist_writer_add(struct openlist_writer *w,
 			   const struct openentry *e);
-int openlist_writer_commit(struct openlist_writer *w, struct fail *f);
+int openlist_writer_finish(struct openlist_writer *w, struct fail *f);
 void openlist_writer_abort(struct openlist_writer *w);
 
 #endif

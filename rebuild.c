@@ -153,10 +153,10 @@ forget_rule(struct rebuild *rb)
 	rb->rule = rb->data = 0;
 }
 
-/* Writes the tables, syncs and renames it into place; the old one stays on
- * error. */
+/* Writes the tables and syncs the new cdb, ready to be renamed into place;
+ * on error the temp goes. */
 int
-rebuild_commit(struct rebuild *rb, struct fail *f)
+rebuild_finish(struct rebuild *rb, struct fail *f)
 {
 	forget_rule(rb);
 	if (cdb_make_finish(&rb->cm) == -1) {
@@ -164,14 +164,15 @@ rebuild_commit(struct rebuild *rb, struct fail *f)
 		atomicfile_abort(&rb->a);
 		return -1;
 	}
-	return atomicfile_commit(&rb->a, f);
+	return atomicfile_finish(&rb->a, f);
 }
 
+/* Before rebuild_finish: tinycdb frees its tables only in
+ * cdb_make_finish; the temp goes. */
 void
 rebuild_abort(struct rebuild *rb)
 {
 	forget_rule(rb);
-	/* tinycdb frees its tables only in cdb_make_finish; the temp goes. */
 	(void)cdb_make_finish(&rb->cm);
 	atomicfile_abort(&rb->a);
 }

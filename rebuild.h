@@ -19,7 +19,7 @@ struct rebuild {
 int rebuild_open(struct rebuild *rb, int dirfd, struct fail *f);
 int rebuild_add(struct rebuild *rb, const char *ip, const char *rule,
 		size_t rulelen, struct fail *f);
-int rebuild_commit(struct rebuild *rb, struct fail *f);
+int rebuild_finish(struct rebuild *rb, struct fail *f);
 void rebuild_abort(struct rebuild *rb);
 int rebuild_has(int dirfd, const char *ip);
 

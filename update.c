@@ -177,22 +177,35 @@ append_new(struct pass *s, struct fail *f)
 }
 
 /*
- * The list first, then its index, then the cdb derived from them: a crash
- * between leaves the cdb one pass behind, which the next pass, or the
- * next login of an address listed but missing from the cdb, mends. One
- * directory sync, the cdb's, covers the three renames.
+ * Every new file written out and synced first, so that a failed write or
+ * sync leaves the old files as they were; then the renames: the list,
+ * its index, the cdb derived from them. A crash between leaves the cdb
+ * one pass behind, which the next pass, or the next login of an address
+ * listed but missing from the cdb, mends. One directory sync, the
+ * cdb's, covers the three renames.
  */
 static int
 commit(struct pass *s, struct fail *f)
 {
-	s->lw.a.nodirsync = 1;
-	if (openlist_writer_commit(&s->lw, f) == -1) {
+	if (openlist_writer_finish(&s->lw, f) == -1) {
 		listindex_abort(&s->iw);
 		rebuild_abort(&s->rb);
 		return -1;
 	}
-	listindex_commit(&s->iw, &s->lw.id);
-	return rebuild_commit(&s->rb, f);
+	listindex_finish(&s->iw, &s->lw.id);
+	if (rebuild_finish(&s->rb, f) == -1) {
+		atomicfile_abort(&s->lw.a);
+		atomicfile_abort(&s->iw.a);
+		return -1;
+	}
+	s->lw.a.nodirsync = 1;
+	if (atomicfile_rename(&s->lw.a, f) == -1) {
+		atomicfile_abort(&s->iw.a);
+		atomicfile_abort(&s->rb.a);
+		return -1;
+	}
+	listindex_rename(&s->iw);
+	return atomicfile_rename(&s->rb.a, f);
 }
 
 static void
