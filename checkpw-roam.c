@@ -132,7 +132,7 @@ configure(struct config *cf)
 	if (!rule_ok(cf)) {
 		warn_value("ROAM_RELAY_ENV", env,
 			   "not NAME=\"value\",... as tcprules takes, "
-			   "at most 4000 bytes");
+			   "at most 3994 bytes");
 		return 0;
 	}
 	return 1;

@@ -59,8 +59,8 @@ print_entry(const struct openentry *e, uint64_t now, uint64_t maxage)
 }
 
 /*
- * -l, -n: read the list and print; no change. A shared lock, where it can
- * be had, keeps the list from being read while a writer replaces it.
+ * -l, -n: read the list and print; no change. No lock: the list is
+ * replaced by rename, so the one read is whole.
  */
 static void
 show(const struct options *o, const char *drop, uint64_t now, uint64_t maxage)
@@ -70,16 +70,13 @@ show(const struct options *o, const char *drop, uint64_t now, uint64_t maxage)
 	struct fail f;
 	char *text;
 	enum line_kind r;
-	int dirfd, lockfd;
+	int dirfd;
 
 	if ((dirfd = roamdir_open(o->dir, &f)) == -1 ||
 	    safe_dir(dirfd, o->dir, &f) == -1)
 		log_fatal(f.code, f.msg);
-	lockfd = roamdir_lock_shared(dirfd);
 	if (roamdir_read(dirfd, ROAM_LIST, 0, &text, &c.len, 0, &f) == -1)
 		log_fatal(f.code, f.msg);
-	if (lockfd != -1)
-		close(lockfd);
 	close(dirfd);
 	c.text = text;
 	while ((r = openlist_next(&c, &e)) != LINE_EMPTY) {

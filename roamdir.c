@@ -222,27 +222,6 @@ roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f)
 	return fd;
 }
 
-/*
- * For readers: the lock shared, if the lock file exists and may be read;
- * -1 otherwise (nothing has been written yet, or another user's files).
- */
-int
-roamdir_lock_shared(int dirfd)
-{
-	struct stat st;
-	int fd = openat(dirfd, ROAM_LOCK,
-			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd == -1)
-		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    flock(fd, LOCK_SH) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Reads fd to its end into *text (st_size bytes expected); -1 with errno. */
 static int
 read_all(int fd, size_t expect, char **text, size_t *len)

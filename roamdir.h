@@ -36,7 +36,6 @@ int fileid_same(const struct fileid *a, const struct fileid *b);
 const char *roamdir_path(void);
 int roamdir_open(const char *dir, struct fail *f);
 int roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f);
-int roamdir_lock_shared(int dirfd);
 void roamdir_sweep(int dirfd);
 int roamdir_create(int dirfd, const char *name, int flags, mode_t mode,
 		   const struct stat *like);
