@@ -17,31 +17,50 @@ const char *log_prog = "checkpw-roam";
 /* Where messages go: this descriptor, or syslog when it is -1. */
 static int log_fd = 2;
 
-/* Whether descriptor b is the socket a is. */
+/* Whether descriptors a and b are the same file: the same socket, or the
+ * same pipe (either end), whatever their types. */
 static int
-same_socket(int a, int b)
+same_file(int a, int b)
 {
 	struct stat sa, sb;
 
-	return fstat(a, &sa) == 0 && S_ISSOCK(sa.st_mode) &&
-	       fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-	       sa.st_ino == sb.st_ino;
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* The client's connection is the socket on descriptors 0 and 1 of a login
- * chain; a pipe that takes both standard output and error is not. */
+/* Whether descriptor fd is a socket or a pipe. */
+static int
+is_stream(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 &&
+	       (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode));
+}
+
+/*
+ * Whether descriptor fd is the client's connection. In a login chain,
+ * descriptors 0 and 1 are that connection: one socket (tcpserver, inetd)
+ * or a pipe each way (sslserver). A descriptor that is the same file as
+ * either is the client's. Where 0 or 1 is neither a socket nor a pipe (a
+ * terminal, a file, /dev/null: a person, a test, Dovecot's passdb), no
+ * client is there, and a pipe that takes both standard output and error
+ * is the log.
+ */
 static int
 is_client(int fd)
 {
-	return same_socket(fd, 0) || same_socket(fd, 1);
+	return is_stream(0) && is_stream(1) &&
+	       (same_file(fd, 0) || same_file(fd, 1));
 }
 
 /*
  * For a program in a login chain: messages go to descriptor ROAM_LOG_FD
  * if it names one, or else to descriptor 2, unless that is the client's
- * connection: qmail-popup makes descriptor 2 a copy of 1 before it runs
- * checkpassword, and a line there would reach the POP3 client before
- * "+OK". Then they go to syslog (facility mail). Returns -1 when
+ * connection: qmail 1.03's and netqmail's qmail-popup make descriptor 2 a
+ * copy of 1 before they run checkpassword (a socket under tcpserver, a
+ * pipe under sslserver), and a line there would reach the POP3 client
+ * before "+OK". Then they go to syslog (facility mail). Returns -1 when
  * ROAM_LOG_FD is set but is not an open descriptor other than the
  * client's, 0, 1, 3 or 4 (checkpassword's and Dovecot's): it is ignored.
  */
