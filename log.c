@@ -1,6 +1,7 @@
 /* log.c: one-line messages on stderr, and failures kept for the caller. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -143,17 +144,11 @@ put_syslog(const char *level, const char *const *parts)
 }
 
 static void
-put_line(const char *level, const char *const *parts)
+put_fd(const char *level, const char *const *parts)
 {
 	char line[1024];
 	size_t pos = 0;
-	int saved = errno;
 
-	if (log_fd == -1) {
-		put_syslog(level, parts);
-		errno = saved;
-		return;
-	}
 	cat_str(line, sizeof line - 1, &pos, log_prog);
 	cat_str(line, sizeof line - 1, &pos, ": ");
 	cat_str(line, sizeof line - 1, &pos, level);
@@ -162,6 +157,32 @@ put_line(const char *level, const char *const *parts)
 	line[pos++] = '\n';
 	/* One write, so concurrent writers never interleave within a line. */
 	(void)allwrite(log_fd, line, pos);
+}
+
+/*
+ * Writes one message with SIGPIPE ignored: qmail-popup leaves it at its
+ * default, and a log pipe with no reader must not kill the login. The
+ * old action is put back at once, since an ignored signal would stay
+ * ignored across exec, in the session. If it cannot be ignored, the
+ * message is dropped.
+ */
+static void
+put_line(const char *level, const char *const *parts)
+{
+	struct sigaction ignore, old;
+	int saved = errno;
+
+	memset(&ignore, 0, sizeof ignore);
+	ignore.sa_handler = SIG_IGN;
+	if (sigemptyset(&ignore.sa_mask) == 0 &&
+	    sigaction(SIGPIPE, &ignore, &old) == 0) {
+		if (log_fd == -1)
+			put_syslog(level, parts);
+		else
+			put_fd(level, parts);
+		/* Cannot fail: the action came from sigaction itself. */
+		(void)sigaction(SIGPIPE, &old, 0);
+	}
 	errno = saved;
 }
 

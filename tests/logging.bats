@@ -237,3 +237,23 @@ pop_logins() {
 @test "under sslserver's pipes (pipe-server), with qmail 1.03's and notqmail's qmail-popup, poplib gets nothing from checkpw-roam; its lines go to syslog, the service's log or ROAM_LOG_FD" {
 	pop_logins pipe
 }
+
+@test "a log pipe with no reader, SIGPIPE at its default: the good login still succeeds, the relay opens, and the session gets SIGPIPE at its default" {
+	# The link's warning about ROAM_WAIT_MS is written to fd 2 before the
+	# password is checked: there, SIGPIPE used to kill the login (141).
+	run env TCPREMOTEIP=127.0.0.91 ROAM_WAIT_MS=soon "$HELPERS/popup-fds" -d \
+		"$T/creds" "$CHECKPW_ROAM" "$FAKE_CHECKPW" sh -c \
+		'echo session ok; exec sed -n "s/^SigIgn:[[:space:]]*/ignored /p" /proc/self/status'
+	assert_success
+	assert_line 'status 0'
+	assert_line --regexp "^client b'session ok\\\\nignored [0-9a-f]{16}\\\\n'\$"
+	# The session inherited no ignored SIGPIPE (signal 13, bit 12).
+	mask=$(sed -n "s/.*ignored \\([0-9a-f]*\\).*/\\1/p" <<<"$output")
+	[ $((0x$mask & 0x1000)) = 0 ]
+	wait_recorders
+	relay_open 127.0.0.91
+	# A fatal message there keeps its own exit status, 111, not 141.
+	run env TCPREMOTEIP=127.0.0.92 "$HELPERS/popup-fds" -d "$T/creds" \
+		"$CHECKPW_ROAM" /nonexistent/checkpassword true
+	assert_line 'status 111'
+}
