@@ -103,8 +103,10 @@ popup() {
 
 @test "the recorder keeps no copy of the client's connection: descriptor 2 is the log, or /dev/null for syslog" {
 	touch "$ROAM_DIR/open-smtp.lock"
-	# Held until teardown stops it: the recorder must still be waiting.
-	flock "$ROAM_DIR/open-smtp.lock" sleep 60 &
+	# Held until teardown stops it: the recorder must still be waiting. The
+	# holder is the process in PIDS itself (flock's child would outlive it
+	# and keep bats waiting for its output for a minute).
+	(exec 9>"$ROAM_DIR/open-smtp.lock" && flock 9 && exec sleep 60) &
 	PIDS+=($!)
 	sleep 0.2
 	for mode in syslog fd; do
