@@ -1,6 +1,7 @@
 /* log.c: one-line messages on stderr, and failures kept for the caller. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,31 +18,50 @@ const char *log_prog = "checkpw-roam";
 /* Where messages go: this descriptor, or syslog when it is -1. */
 static int log_fd = 2;
 
-/* Whether descriptor b is the socket a is. */
+/* Whether descriptors a and b are the same file: the same socket, or the
+ * same pipe (either end), whatever their types. */
 static int
-same_socket(int a, int b)
+same_file(int a, int b)
 {
 	struct stat sa, sb;
 
-	return fstat(a, &sa) == 0 && S_ISSOCK(sa.st_mode) &&
-	       fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-	       sa.st_ino == sb.st_ino;
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* The client's connection is the socket on descriptors 0 and 1 of a login
- * chain; a pipe that takes both standard output and error is not. */
+/* Whether descriptor fd is a socket or a pipe. */
+static int
+is_stream(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 &&
+	       (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode));
+}
+
+/*
+ * Whether descriptor fd is the client's connection. In a login chain,
+ * descriptors 0 and 1 are that connection: one socket (tcpserver, inetd)
+ * or a pipe each way (sslserver). A descriptor that is the same file as
+ * either is the client's. Where 0 or 1 is neither a socket nor a pipe (a
+ * terminal, a file, /dev/null: a person, a test, Dovecot's passdb), no
+ * client is there, and a pipe that takes both standard output and error
+ * is the log.
+ */
 static int
 is_client(int fd)
 {
-	return same_socket(fd, 0) || same_socket(fd, 1);
+	return is_stream(0) && is_stream(1) &&
+	       (same_file(fd, 0) || same_file(fd, 1));
 }
 
 /*
  * For a program in a login chain: messages go to descriptor ROAM_LOG_FD
  * if it names one, or else to descriptor 2, unless that is the client's
- * connection: qmail-popup makes descriptor 2 a copy of 1 before it runs
- * checkpassword, and a line there would reach the POP3 client before
- * "+OK". Then they go to syslog (facility mail). Returns -1 when
+ * connection: qmail 1.03's and netqmail's qmail-popup make descriptor 2 a
+ * copy of 1 before they run checkpassword (a socket under tcpserver, a
+ * pipe under sslserver), and a line there would reach the POP3 client
+ * before "+OK". Then they go to syslog (facility mail). Returns -1 when
  * ROAM_LOG_FD is set but is not an open descriptor other than the
  * client's, 0, 1, 3 or 4 (checkpassword's and Dovecot's): it is ignored.
  */
@@ -124,17 +144,11 @@ put_syslog(const char *level, const char *const *parts)
 }
 
 static void
-put_line(const char *level, const char *const *parts)
+put_fd(const char *level, const char *const *parts)
 {
 	char line[1024];
 	size_t pos = 0;
-	int saved = errno;
 
-	if (log_fd == -1) {
-		put_syslog(level, parts);
-		errno = saved;
-		return;
-	}
 	cat_str(line, sizeof line - 1, &pos, log_prog);
 	cat_str(line, sizeof line - 1, &pos, ": ");
 	cat_str(line, sizeof line - 1, &pos, level);
@@ -143,6 +157,32 @@ put_line(const char *level, const char *const *parts)
 	line[pos++] = '\n';
 	/* One write, so concurrent writers never interleave within a line. */
 	(void)allwrite(log_fd, line, pos);
+}
+
+/*
+ * Writes one message with SIGPIPE ignored: qmail-popup leaves it at its
+ * default, and a log pipe with no reader must not kill the login. The
+ * old action is put back at once, since an ignored signal would stay
+ * ignored across exec, in the session. If it cannot be ignored, the
+ * message is dropped.
+ */
+static void
+put_line(const char *level, const char *const *parts)
+{
+	struct sigaction ignore, old;
+	int saved = errno;
+
+	memset(&ignore, 0, sizeof ignore);
+	ignore.sa_handler = SIG_IGN;
+	if (sigemptyset(&ignore.sa_mask) == 0 &&
+	    sigaction(SIGPIPE, &ignore, &old) == 0) {
+		if (log_fd == -1)
+			put_syslog(level, parts);
+		else
+			put_fd(level, parts);
+		/* Cannot fail: the action came from sigaction itself. */
+		(void)sigaction(SIGPIPE, &old, 0);
+	}
 	errno = saved;
 }
 
