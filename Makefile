@@ -76,7 +76,8 @@ lint:
 	clang-tidy --quiet $(SRCS) -- -std=c11 -D_GNU_SOURCE -I. $(CDB_CFLAGS)
 	shellcheck tests/run tests/install-deps tests/helpers/fake-checkpassword \
 		tests/helpers/mini-popup \
-		tests/helpers/probe-env conf-examples/*-run .ci/run \
+		tests/helpers/probe-env tests/helpers/gate-checkpassword \
+		tests/helpers/crashpoints.bash conf-examples/*-run .ci/run \
 		bench/run bench/restore bench/gen-data
 
 clean:
