@@ -28,7 +28,7 @@ teardown() { common_teardown; }
 	assert_output ''
 }
 
-@test "the programs take cdb_init and cdb_find from tinycdb, linked before skalibs" {
+@test "the programs take their cdb functions from tinycdb, linked before skalibs" {
 	for p in "$CHECKPW_ROAM" "$CLEAROPENSMTP"; do
 		if ldd "$p" >/dev/null 2>&1 && ldd "$p" | grep -q libcdb; then
 			run env LD_DEBUG=bindings "$p" -l

@@ -582,11 +582,10 @@ cp_kills() {
 
 # cp_is_derived TARGET: a file the implementation derives from the list
 # and may fail to write without failing the update (open-smtp(5): the
-# index and the stamp are never trusted).
+# index is checked whenever it is read, and a bad one costs a pass).
 cp_is_derived() {
 	case $1 in
-	open-smtp.index* | *'>open-smtp.index' | open-smtp.stamp* | *'>open-smtp.stamp' | \
-		tcp.smtp.cdb.old | *'>tcp.smtp.cdb.old') return 0 ;;
+	open-smtp.index* | *'>open-smtp.index') return 0 ;;
 	esac
 	return 1
 }
