@@ -163,11 +163,22 @@ openlist_format(char buf[OPENLIST_LINEMAX], const struct openentry *e)
 	return n;
 }
 
+/* Starts a new list; w->id names its temp (its size comes at the end). */
 int
 openlist_writer_open(struct openlist_writer *w, int dirfd, struct fail *f)
 {
+	struct stat st;
+
 	w->off = 0;
-	return atomicfile_open(&w->a, dirfd, ROAM_LIST, 0644, f);
+	if (atomicfile_open(&w->a, dirfd, ROAM_LIST, 0644, f) == -1)
+		return -1;
+	if (fstat(w->a.fd, &st) == -1) {
+		FAILSYS(f, "unable to stat ", w->a.tmp);
+		atomicfile_abort(&w->a);
+		return -1;
+	}
+	fileid_of(&w->id, &st);
+	return 0;
 }
 
 /* Appends a line, a good entry in canonical form; returns its length
@@ -187,23 +198,14 @@ openlist_writer_add(struct openlist_writer *w, const struct openentry *e)
 		n = e->rawlen + 1;
 	}
 	w->off += n;
+	w->id.size = w->off;
 	return n - 1;
 }
 
-/* Writes out and syncs the new list, ready to be renamed into place;
- * w->id names it. */
+/* Writes out and syncs the new list, ready to be renamed into place. */
 int
 openlist_writer_finish(struct openlist_writer *w, struct fail *f)
 {
-	struct stat st;
-
-	if (fstat(w->a.fd, &st) == -1) {
-		FAILSYS(f, "unable to stat ", w->a.tmp);
-		atomicfile_abort(&w->a);
-		return -1;
-	}
-	fileid_of(&w->id, &st);
-	w->id.size = w->off;
 	return atomicfile_finish(&w->a, f);
 }
 

@@ -47,7 +47,7 @@ void openlist_warn(const char *name, size_t lineno, const char *what,
 struct openlist_writer {
 	struct atomicfile a;
 	uint64_t off;	  /* the length written so far */
-	struct fileid id; /* the new list, once committed */
+	struct fileid id; /* the new list, as written so far */
 };
 int openlist_writer_open(struct openlist_writer *w, int dirfd, struct fail *f);
 size_t openlist_writer_add(struct openlist_writer *w,

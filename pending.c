@@ -52,15 +52,16 @@ static int
 grow(struct pending *p)
 {
 	size_t cap = p->cap ? 2 * p->cap : 16;
-	struct waiting *v = realloc(p->v, cap * sizeof *v);
-	size_t *slot;
+	size_t *slot = calloc(2 * cap, sizeof *slot);
+	struct waiting *v = slot ? realloc(p->v, cap * sizeof *v) : 0;
 
-	if (!v)
+	/* Nothing changes unless both succeed: the table stays half full. */
+	if (!v) {
+		free(slot);
 		return -1;
+	}
 	p->v = v;
 	p->cap = cap;
-	if (!(slot = calloc(2 * cap, sizeof *slot)))
-		return -1;
 	free(p->slot);
 	p->slot = slot;
 	p->nslot = 2 * cap;

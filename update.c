@@ -187,15 +187,17 @@ append_new(struct pass *s, struct fail *f)
 static int
 commit(struct pass *s, struct fail *f)
 {
-	if (openlist_writer_finish(&s->lw, f) == -1) {
-		listindex_abort(&s->iw);
-		rebuild_abort(&s->rb);
-		return -1;
-	}
+	/* The list goes to disk while the cdb's tables are written. */
+	atomicfile_writeback(&s->lw.a);
 	listindex_finish(&s->iw, &s->lw.id);
 	if (rebuild_finish(&s->rb, f) == -1) {
 		atomicfile_abort(&s->lw.a);
 		atomicfile_abort(&s->iw.a);
+		return -1;
+	}
+	if (openlist_writer_finish(&s->lw, f) == -1) {
+		atomicfile_abort(&s->iw.a);
+		atomicfile_abort(&s->rb.a);
 		return -1;
 	}
 	s->lw.a.nodirsync = 1;
