@@ -1,16 +1,18 @@
 #!/usr/bin/env bats
-# Dovecot 2.3 as the POP3 server (Debian 12's dovecot-core and dovecot-pop3d;
-# written against 2.3.19.1), with checkpw-roam as its checkpassword passdb in
-# front of Debian's checkpw, a real checkpassword that checks
-# ~/Maildir/.password of a system user and switches to that user. The client
-# is Python's poplib (tests/helpers/pop3-client), bound to its own loopback
+# Dovecot 2.3 as the POP3 and IMAP server (Debian 12's dovecot-core,
+# dovecot-pop3d and dovecot-imapd; written against 2.3.19.1), with
+# checkpw-roam as its checkpassword passdb in front of Debian's checkpw, a
+# real checkpassword that checks ~/Maildir/.password of a system user and
+# switches to that user. The clients are Python's poplib and imaplib
+# (tests/helpers/pop3-client, imap-client), each bound to its own loopback
 # address; the SMTP side is a real tcpserver -x with probe-env.
 #
 # One private Dovecot runs for the whole file, started by setup_file and
 # stopped by its PID in teardown_file whatever happened: its own base_dir,
 # state_dir and log under a temporary directory, listening on 127.0.0.1 and
-# ::1 only, on a free high port. ROAM_DIR reaches checkpw-roam through
-# import_environment, as INSTALL says; each test empties that directory.
+# ::1 only, on a free high port for POP3 and another for IMAP. ROAM_DIR
+# reaches checkpw-roam through import_environment, as INSTALL says; each
+# test empties that directory.
 #
 # Users: $DOVE_USER is a system user made for this run of the file (checkpw
 # needs one; removed in teardown_file), $LOOK_USER exists only for
@@ -36,7 +38,7 @@ log_path = $DOVE/dovecot.log
 info_log_path = $DOVE/dovecot.log
 debug_log_path = $DOVE/dovecot.log
 auth_debug = yes
-protocols = pop3
+protocols = pop3 imap
 listen = 127.0.0.1, ::1
 ssl = no
 disable_plaintext_auth = no
@@ -69,6 +71,11 @@ service pop3-login {
     port = $DOVE_PORT
   }
 }
+service imap-login {
+  inet_listener imap {
+    port = $IMAP_PORT
+  }
+}
 # checkpw must be root to switch to the user.
 service auth {
   user = root
@@ -79,6 +86,7 @@ EOF
 setup_file() {
 	load_libs
 	need_cmd dovecot doveadm doveconf checkpw /usr/bin/python3 useradd userdel
+	[ -x /usr/lib/dovecot/imap ] || fail "missing dovecot-imapd: run tests/install-deps"
 	open_tmpdirs
 	DOVE=$BATS_FILE_TMPDIR/dovecot
 	mkdir -p "$DOVE/bin" "$DOVE/roam" "$DOVE/home/Maildir/new" \
@@ -97,6 +105,8 @@ setup_file() {
 	chown -R "$DOVE_USER:" "$DOVE/home"
 	chmod 700 "$DOVE/home"
 	DOVE_PORT=$(free_port)
+	IMAP_PORT=$(free_port)
+	while [ "$IMAP_PORT" = "$DOVE_PORT" ]; do IMAP_PORT=$(free_port); done
 	dovecot_conf >"$DOVE/dovecot.conf"
 	doveconf -c "$DOVE/dovecot.conf" -n >/dev/null
 	dovecot -F -c "$DOVE/dovecot.conf" >>"$DOVE/stderr" 2>&1 3>&- &
@@ -108,12 +118,15 @@ setup_file() {
 		fi
 		sleep 0.05
 	done
-	"$HELPERS/pop3-client" -g 127.0.0.1 "$DOVE_PORT" >/dev/null || {
+	{
+		"$HELPERS/pop3-client" -g 127.0.0.1 "$DOVE_PORT" &&
+			"$HELPERS/imap-client" -g 127.0.0.1 "$IMAP_PORT"
+	} >/dev/null || {
 		cat "$DOVE/stderr" "$DOVE/dovecot.log" >&2
 		return 1
 	}
-	echo "# $(dovecot --version | sed 's/^/Dovecot /'), checkpw $(dpkg-query -W -f '${Version}' checkpw), $(/usr/bin/python3 -V) poplib" >&3
-	export DOVE DOVE_PORT DOVE_UID DOVE_USER
+	echo "# $(dovecot --version | sed 's/^/Dovecot /'), checkpw $(dpkg-query -W -f '${Version}' checkpw), $(/usr/bin/python3 -V) poplib and imaplib" >&3
+	export DOVE DOVE_PORT IMAP_PORT DOVE_UID DOVE_USER
 }
 
 teardown_file() {
@@ -150,6 +163,11 @@ dovecot_log() {
 # pop SRCIP HOST USER PASSWORD: one POP3 session with poplib from SRCIP.
 pop() {
 	timeout 20 "$HELPERS/pop3-client" -s "$1" "$2" "$DOVE_PORT" "$3" "$4"
+}
+
+# imap SRCIP HOST USER PASSWORD: one IMAP session with imaplib from SRCIP.
+imap() {
+	timeout 20 "$HELPERS/imap-client" -s "$1" "$2" "$IMAP_PORT" "$3" "$4"
 }
 
 # doveadm_ ARGS...: doveadm against the private instance, bounded.
@@ -205,6 +223,57 @@ doveadm_() {
 	assert_output "RELAYCLIENT unset for 127.0.0.53"
 	run dovecot_log
 	assert_line --partial "checkpassword($DOVE_USER,127.0.0.53,"
+	assert_line --partial 'Login failed (status=1)'
+	refute_line --partial 'relay opened'
+}
+
+@test "an IMAP login through Dovecot opens the relay for the client's address (IMAP-before-SMTP); the session works" {
+	run probe_via tcpclient 127.0.0.54 127.0.0.1 "$SMTP_PORT"
+	assert_output "RELAYCLIENT unset for 127.0.0.54"
+
+	run imap 127.0.0.54 127.0.0.1 "$DOVE_USER" "$DOVE_PASS"
+	assert_success
+	assert_line --index 0 --regexp '^greeting: \* OK '
+	assert_line --regexp '^LOGIN: OK .*Logged in'
+	assert_line 'SELECT INBOX: OK 1'
+	assert_line --regexp '^LOGOUT: BYE '
+
+	run list_ips
+	assert_output 127.0.0.54
+	run probe_via tcpclient 127.0.0.54 127.0.0.1 "$SMTP_PORT"
+	assert_output "RELAYCLIENT set for 127.0.0.54"
+	run probe_via tcpclient 127.0.0.55 127.0.0.1 "$SMTP_PORT"
+	assert_output "RELAYCLIENT unset for 127.0.0.55"
+
+	# Dovecot asked its auth service for an imap login (which it passes
+	# on to the checkpassword as SERVICE=imap).
+	run dovecot_log
+	assert_line --regexp $'auth: Debug: client in: AUTH\t[0-9]+\tPLAIN\tservice=imap\t.*\trip=127\\.0\\.0\\.54\t'
+	assert_line --regexp 'auth: Error: checkpw-roam: info: relay opened for 127\.0\.0\.54$'
+	assert_line --regexp "imap-login: Info: Login: user=<$DOVE_USER>, method=PLAIN, rip=127\\.0\\.0\\.54,"
+
+	# The checkpassword behind checkpw-roam sees SERVICE=imap.
+	run imap 127.0.0.57 127.0.0.1 "$LOOK_USER" "$LOOK_PASS"
+	assert_success
+	run cat "$DOVE/lookup.log"
+	assert_output "user=$LOOK_USER AUTHORIZED= CREDENTIALS_LOOKUP= SERVICE=imap TCPREMOTEIP=127.0.0.57"
+}
+
+@test "a bad IMAP password opens nothing" {
+	cp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/before.cdb"
+
+	run imap 127.0.0.56 127.0.0.1 "$DOVE_USER" wrong
+	assert_failure 1
+	assert_line --regexp '^LOGIN: NO \[AUTHENTICATIONFAILED\] Authentication failed'
+	refute_line --regexp '^SELECT'
+
+	run list_ips
+	assert_output ""
+	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/before.cdb"
+	run probe_via tcpclient 127.0.0.56 127.0.0.1 "$SMTP_PORT"
+	assert_output "RELAYCLIENT unset for 127.0.0.56"
+	run dovecot_log
+	assert_line --partial "checkpassword($DOVE_USER,127.0.0.56,"
 	assert_line --partial 'Login failed (status=1)'
 	refute_line --partial 'relay opened'
 }
