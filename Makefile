@@ -104,13 +104,44 @@ bench/ipcheck: bench/ipcheck.c
 bench/cdbfloor: bench/cdbfloor.c bench/floorwork.h
 	$(CC) $(BENCH_CFLAGS) $(CDB_CFLAGS) -static -o $@ $< $(CDB_LIBS)
 
-bench: all bench-progs
+# The A/B variants (bench/README), in build-ab/, apart from the normal
+# build: checkpw-roam without the journal (update.c's ROAM_AB_NO_JOURNAL,
+# the same sources and flags), and checkpw-roam and clearopensmtp of the
+# last commit with the stamped append, built by that commit's Makefile.
+AB_DIR = build-ab
+AB_NOJ = $(AB_DIR)/nojournal
+AB_OLD = $(AB_DIR)/old
+AB_OLD_COMMIT = 5a6d1d9
+AB_NOJ_CFLAGS = $(ALL_CFLAGS) -DROAM_AB_NO_JOURNAL=1
+
+bench-ab: $(AB_NOJ)/checkpw-roam $(AB_OLD)/checkpw-roam $(AB_OLD)/clearopensmtp
+
+$(AB_NOJ)/%.o: %.c *.h
+	@mkdir -p $(AB_NOJ)
+	$(CC) $(AB_NOJ_CFLAGS) -c -o $@ $<
+
+$(AB_NOJ)/checkpw-roam: $(AB_NOJ)/checkpw-roam.o $(addprefix $(AB_NOJ)/,$(COMMON))
+	$(CC) $(AB_NOJ_CFLAGS) $(PROGLD) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# From git: the commit's own tree, so nothing of the work tree leaks in.
+$(AB_OLD)/checkpw-roam:
+	rm -rf $(AB_OLD) $(AB_OLD).tar
+	mkdir -p $(AB_OLD)
+	git -C $(CURDIR) archive -o $(CURDIR)/$(AB_OLD).tar $(AB_OLD_COMMIT)
+	tar -x -C $(AB_OLD) -f $(AB_OLD).tar
+	rm -f $(AB_OLD).tar
+	$(MAKE) -C $(AB_OLD) checkpw-roam clearopensmtp
+
+$(AB_OLD)/clearopensmtp: $(AB_OLD)/checkpw-roam
+
+bench: all bench-progs bench-ab
 	@bench/run $(BENCHFLAGS)
 
 bench-clean:
 	rm -f $(BENCH_STATIC) bench/ipcheck bench/cdbfloor
+	rm -rf $(AB_DIR)
 
-.PHONY: bench bench-progs bench-clean
+.PHONY: bench bench-progs bench-ab bench-clean
 
 # ---------------------------------------------------------------------
 # Sanitizers, fuzzing, valgrind: make asan, fuzz, fuzz-run, valgrind.
