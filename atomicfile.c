@@ -55,7 +55,7 @@ flush(struct atomicfile *a)
 	a->n = 0;
 }
 
-/* Buffered; the first error is kept and reported by atomicfile_commit. */
+/* Buffered; the first error is kept and reported by atomicfile_finish. */
 void
 atomicfile_write(struct atomicfile *a, const char *s, size_t len)
 {
@@ -113,6 +113,12 @@ atomicfile_finish(struct atomicfile *a, struct fail *f)
 int
 atomicfile_rename(struct atomicfile *a, struct fail *f)
 {
+	/* Freeing the replaced file's blocks costs about as much as writing
+	 * them: held open, it goes at atomicfile_release, after the work that
+	 * waits on this one. */
+	a->oldfd = openat(a->dirfd, a->name,
+			  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	a->hasold = a->oldfd != -1;
 	a->ready = 0;
 	if (renameat(a->dirfd, a->tmp, a->dirfd, a->name) == -1) {
 		FAILSYS(f, "unable to rename ", a->tmp, " to ", a->name);
@@ -125,15 +131,6 @@ atomicfile_rename(struct atomicfile *a, struct fail *f)
 		return -1;
 	}
 	return 0;
-}
-
-/* Both: the old file stays, and the temp goes, on any error. */
-int
-atomicfile_commit(struct atomicfile *a, struct fail *f)
-{
-	if (atomicfile_finish(a, f) == -1)
-		return -1;
-	return atomicfile_rename(a, f);
 }
 
 /* Removes the temp, open or finished. */
@@ -151,6 +148,15 @@ atomicfile_abort(struct atomicfile *a)
 	}
 	a->ready = 0;
 	errno = saved;
+}
+
+/* Lets the file the rename replaced go. */
+void
+atomicfile_release(struct atomicfile *a)
+{
+	if (a->hasold)
+		close(a->oldfd);
+	a->hasold = 0;
 }
 
 /* Whether a directory entry is a temp file of NAME: NAME.tmp.DIGITS. */

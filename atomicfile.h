@@ -17,6 +17,8 @@ struct atomicfile {
 	int nosync;    /* derived data, checked when read: no fsync */
 	int nodirsync; /* a later rename syncs the directory for this one */
 	int ready;     /* written, synced and closed: the temp awaits rename */
+	int hasold;    /* oldfd holds the file the rename replaced */
+	int oldfd;
 };
 
 int atomicfile_open(struct atomicfile *a, int dirfd, const char *name,
@@ -25,8 +27,8 @@ void atomicfile_write(struct atomicfile *a, const char *s, size_t len);
 void atomicfile_writeback(struct atomicfile *a);
 int atomicfile_finish(struct atomicfile *a, struct fail *f);
 int atomicfile_rename(struct atomicfile *a, struct fail *f);
-int atomicfile_commit(struct atomicfile *a, struct fail *f);
 void atomicfile_abort(struct atomicfile *a);
+void atomicfile_release(struct atomicfile *a);
 int atomicfile_is_temp(const char *entry, const char *name);
 
 #endif

@@ -16,22 +16,21 @@
  * adds it itself if not. So it is never synced, and losing it loses
  * nothing.
  */
-int
-journal_add(int dirfd, const struct openentry *e, struct fail *f)
+static int
+append(int dirfd, const char *name, const struct openentry *e, struct fail *f)
 {
 	char buf[OPENLIST_LINEMAX];
 	size_t n = openlist_format(buf, e);
-	int fd =
-	    roamdir_open_or_create(dirfd, ROAM_JOURNAL, O_WRONLY | O_APPEND);
+	int fd = roamdir_open_or_create(dirfd, name, O_WRONLY | O_APPEND);
 
 	if (fd == -1) {
-		FAILSYS(f, "unable to open ", ROAM_JOURNAL);
+		FAILSYS(f, "unable to open ", name);
 		return -1;
 	}
 	if (write(fd, buf, n) != (ssize_t)n) {
 		if (errno == 0)
 			errno = EIO;
-		FAILSYS(f, "unable to write ", ROAM_JOURNAL);
+		FAILSYS(f, "unable to write ", name);
 		close(fd);
 		return -1;
 	}
@@ -39,15 +38,37 @@ journal_add(int dirfd, const struct openentry *e, struct fail *f)
 	return 0;
 }
 
-/* Whether addresses wait in the journal, or in a merge that failed. */
 int
-journal_waiting(int dirfd)
+journal_add(int dirfd, const struct openentry *e, struct fail *f)
+{
+	return append(dirfd, ROAM_JOURNAL, e, f);
+}
+
+/* After a failed pass, under the lock: the address goes with the merge
+ * that failed, which the next writer takes first, whatever it is. */
+int
+journal_keep(int dirfd, const struct openentry *e, struct fail *f)
+{
+	return append(dirfd, ROAM_MERGING, e, f);
+}
+
+/*
+ * Whether addresses wait with no recorder left to add them: in a merge
+ * that failed, or in a journal last written longer ago than a recorder
+ * waits for the lock (a recorder still waiting adds its own, with the
+ * others, in one pass; a writer that merged them for it would cost a
+ * pass each in a burst).
+ */
+int
+journal_waiting(int dirfd, uint64_t now)
 {
 	struct stat st;
 
-	return (fstatat(dirfd, ROAM_JOURNAL, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		st.st_size > 0) ||
-	       fstatat(dirfd, ROAM_MERGING, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (fstatat(dirfd, ROAM_MERGING, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	return fstatat(dirfd, ROAM_JOURNAL, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       st.st_size > 0 &&
+	       (uint64_t)st.st_mtime + ROAM_LOCK_MS / 1000 + 1 < now;
 }
 
 /*

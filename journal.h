@@ -4,12 +4,14 @@
 #define JOURNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "log.h"
 #include "openlist.h"
 
 int journal_add(int dirfd, const struct openentry *e, struct fail *f);
-int journal_waiting(int dirfd);
+int journal_keep(int dirfd, const struct openentry *e, struct fail *f);
+int journal_waiting(int dirfd, uint64_t now);
 int journal_take(int dirfd, char **text, size_t *len, struct fail *f);
 void journal_done(int dirfd);
 

@@ -59,25 +59,27 @@ on_alarm(int sig)
 	(void)sig;
 }
 
-/* Interrupts a blocked flock every 10 ms from ms on (0: no more). */
+/* Interrupts a blocked flock every TICK_US (on: 0 stops it). */
+#define TICK_US 5000
 static void
-set_timer(unsigned ms)
+set_timer(int on)
 {
 	struct itimerval it = {
-	    .it_value = {.tv_sec = ms / 1000,
-			 .tv_usec = (suseconds_t)(ms % 1000) * 1000},
-	    .it_interval = {.tv_usec = ms ? 10000 : 0},
+	    .it_value = {.tv_usec = on ? TICK_US : 0},
+	    .it_interval = {.tv_usec = on ? TICK_US : 0},
 	};
 
 	setitimer(ITIMER_REAL, &it, 0);
 }
 
 /*
- * flock(LOCK_EX) for at most ms milliseconds. A repeating timer interrupts
- * the wait, so a signal that arrives before flock() blocks is not lost.
+ * flock(LOCK_EX) for at most ms milliseconds, or until done(arg) says the
+ * holder did the waiter's work (errno EALREADY). A repeating timer
+ * interrupts the wait, so a signal that arrives before flock() blocks is
+ * not lost, and done is asked at every tick.
  */
 static int
-lock_bounded(int fd, unsigned ms)
+lock_bounded(int fd, unsigned ms, roamdir_done *done, void *arg)
 {
 	struct sigaction sa = {.sa_handler = on_alarm}, old;
 	tain deadline;
@@ -96,7 +98,7 @@ lock_bounded(int fd, unsigned ms)
 	tain_add_g(&deadline, &deadline);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, &old);
-	set_timer(ms);
+	set_timer(1);
 	for (;;) {
 		r = flock(fd, LOCK_EX);
 		if (r == 0 || errno != EINTR)
@@ -104,6 +106,10 @@ lock_bounded(int fd, unsigned ms)
 		tain_now_g();
 		if (!tain_less(&STAMP, &deadline)) {
 			errno = ETIMEDOUT;
+			break;
+		}
+		if (done && done(arg)) {
+			errno = EALREADY;
 			break;
 		}
 	}
@@ -191,11 +197,13 @@ roamdir_sweep(int dirfd)
 
 /*
  * Opens (creating it 0600, owned like the directory) and locks the lock
- * file; returns its descriptor. 0600 keeps other local users from taking
- * the lock and stalling every writer.
+ * file; returns its descriptor, ROAMDIR_FAILED, or ROAMDIR_DONE when
+ * done (if not NULL) ended the wait. 0600 keeps other local users from
+ * taking the lock and stalling every writer.
  */
 int
-roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f)
+roamdir_lock_or_done(int dirfd, const char *dir, unsigned ms,
+		     roamdir_done *done, void *arg, struct fail *f)
 {
 	struct stat st;
 	int fd = roamdir_open_or_create(dirfd, ROAM_LOCK, O_RDWR);
@@ -210,16 +218,27 @@ roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f)
 		close(fd);
 		return -1;
 	}
-	if (lock_bounded(fd, ms) == -1) {
+	if (lock_bounded(fd, ms, done, arg) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		if (errno == EALREADY)
+			return ROAMDIR_DONE;
 		if (errno == ETIMEDOUT)
 			FAIL(f, 111, "unable to lock ", dir, "/", ROAM_LOCK,
 			     ": timed out");
 		else
 			FAILSYS(f, "unable to lock ", dir, "/", ROAM_LOCK);
-		close(fd);
-		return -1;
+		return ROAMDIR_FAILED;
 	}
 	return fd;
+}
+
+int
+roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f)
+{
+	return roamdir_lock_or_done(dirfd, dir, ms, 0, 0, f);
 }
 
 /* Reads fd to its end into *text (st_size bytes expected); -1 with errno. */

@@ -36,6 +36,11 @@ int fileid_same(const struct fileid *a, const struct fileid *b);
 const char *roamdir_path(void);
 int roamdir_open(const char *dir, struct fail *f);
 int roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f);
+/* Asked while waiting for the lock: nonzero when the wait may end. */
+typedef int roamdir_done(void *arg);
+enum { ROAMDIR_FAILED = -1, ROAMDIR_DONE = -2 };
+int roamdir_lock_or_done(int dirfd, const char *dir, unsigned ms,
+			 roamdir_done *done, void *arg, struct fail *f);
 void roamdir_sweep(int dirfd);
 int roamdir_create(int dirfd, const char *name, int flags, mode_t mode,
 		   const struct stat *like);

@@ -213,6 +213,9 @@ commit(struct pass *s, struct fail *f)
 static void
 pass_free(struct pass *s)
 {
+	atomicfile_release(&s->lw.a);
+	atomicfile_release(&s->iw.a);
+	atomicfile_release(&s->rb.a);
 	pending_free(&s->pend);
 	free(s->journal);
 	free(s->list);
@@ -262,24 +265,41 @@ open_safe(const char *dir, struct fail *f)
 	return dirfd;
 }
 
+/* A journaled address that the lock's holder has added: the wait ends. */
+struct added {
+	int dirfd;
+	const char *ip;
+};
+
+static int
+added(void *arg)
+{
+	const struct added *a = arg;
+
+	return rebuild_has(a->dirfd, a->ip);
+}
+
 /*
- * The lock, at once or after journaling a new address, so that whoever
- * holds it adds that address with the others waiting, in one pass.
+ * The lock, at once; or, for a new address, after journaling it, so that
+ * whoever holds the lock adds it with the others waiting, in one pass:
+ * then the wait ends (ROAMDIR_DONE) as soon as the holder's cdb has it,
+ * and many logins cost one pass.
  */
 static int
 lock_login(int dirfd, const char *dir, const struct openentry *me,
-	   int *journaled, struct fail *f)
+	   struct fail *f)
 {
+	struct added a = {.dirfd = dirfd, .ip = me->ip};
 	struct fail ignored;
-	int lockfd = roamdir_lock(dirfd, dir, 0, &ignored);
+	int lockfd = roamdir_lock(dirfd, dir, 0, &ignored), journaled = 0;
 
-	*journaled = 0;
-	if (lockfd != -1)
+	if (lockfd != ROAMDIR_FAILED)
 		return lockfd;
 	if (!ROAM_AB_NO_JOURNAL &&
 	    listindex_find(dirfd, me->ip) != LOOKUP_FOUND)
-		*journaled = journal_add(dirfd, me, &ignored) == 0;
-	return roamdir_lock(dirfd, dir, ROAM_LOCK_MS, f);
+		journaled = journal_add(dirfd, me, &ignored) == 0;
+	return roamdir_lock_or_done(dirfd, dir, ROAM_LOCK_MS,
+				    journaled ? added : 0, &a, f);
 }
 
 /*
@@ -299,11 +319,19 @@ update_login(const char *dir, const struct openentry *me,
 			    .arg = arg};
 	struct outcome o;
 	struct fail ignored;
-	int dirfd, lockfd, journaled, known, r = 0;
+	int dirfd, lockfd, known, r = 0;
 
 	if ((dirfd = open_safe(dir, f)) == -1)
 		return -1;
-	if ((lockfd = lock_login(dirfd, dir, me, &journaled, f)) == -1) {
+	lockfd = lock_login(dirfd, dir, me, f);
+	if (lockfd == ROAMDIR_DONE) {
+		/* The holder's renames are on disk once the directory is;
+		 * the holder reports a failure to sync it. */
+		(void)fsync(dirfd);
+		close(dirfd);
+		return 0;
+	}
+	if (lockfd == ROAMDIR_FAILED) {
 		close(dirfd);
 		return -1;
 	}
@@ -313,14 +341,14 @@ update_login(const char *dir, const struct openentry *me,
 		opened(arg);
 		plan = (struct plan){.now = me->ts};
 	}
-	if (!known || journal_waiting(dirfd)) {
+	if (!known || journal_waiting(dirfd, me->ts)) {
 		r = pass(dirfd, &plan, &o, f);
 		if (r == -1 && known) {
 			log_warn("unable to add the addresses waiting: ",
 				 f->msg);
 			r = 0;
-		} else if (r == -1 && !journaled) {
-			(void)journal_add(dirfd, me, &ignored);
+		} else if (r == -1) {
+			(void)journal_keep(dirfd, me, &ignored);
 		}
 	}
 	close(lockfd);

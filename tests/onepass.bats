@@ -105,11 +105,17 @@ PY
 	refute relay_open 10.1.1.1
 }
 
-@test "a refresh adds the addresses waiting in the journal" {
+@test "a refresh adds the addresses left in the journal by recorders that stopped waiting" {
 	login 127.0.0.5 good
-	printf '127.0.0.9:%s\t%s\n' "$RELAY" "$(date +%s)" >"$ROAM_DIR/open-smtp.journal"
+	now=$(date +%s)
+	printf '127.0.0.9:%s\t%s\n' "$RELAY" "$now" >"$ROAM_DIR/open-smtp.journal"
 	chmod 600 "$ROAM_DIR/open-smtp.journal"
+	# Written just now, it is its recorder's to add: a refresh leaves it.
+	login 127.0.0.5 good
+	wait_recorders
 	refute relay_open 127.0.0.9
+	# Older than a recorder waits for the lock (10 s): no one else will.
+	touch -d "@$((now - 12))" "$ROAM_DIR/open-smtp.journal"
 	login 127.0.0.5 good
 	assert_success
 	assert_line 'session ok'
