@@ -132,7 +132,8 @@ $(AB_OLD)/checkpw-roam:
 	rm -f $(AB_OLD).tar
 	$(MAKE) -C $(AB_OLD) checkpw-roam clearopensmtp
 
-$(AB_OLD)/clearopensmtp: $(AB_OLD)/checkpw-roam
+# Made with it, by the recipe above.
+$(AB_OLD)/clearopensmtp: $(AB_OLD)/checkpw-roam ;
 
 bench: all bench-progs bench-ab
 	@bench/run $(BENCHFLAGS)
