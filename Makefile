@@ -27,7 +27,7 @@ LIBS = $(CDB_LIBS) -lskarnet
 
 PROGS = checkpw-roam clearopensmtp
 COMMON = log.o ip.o rules.o atomicfile.o roamdir.o safe.o openlist.o \
-	listindex.o journal.o pending.o rebuild.o update.o
+	listindex.o journal.o pending.o rebuild.o update.o outbox.o
 MAN8 = man/checkpw-roam.8 man/clearopensmtp.8
 MAN5 = man/open-smtp.5
 

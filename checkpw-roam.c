@@ -24,6 +24,7 @@
 #include "ip.h"
 #include "log.h"
 #include "openlist.h"
+#include "outbox.h"
 #include "rebuild.h"
 #include "roamdir.h"
 #include "update.h"
@@ -159,18 +160,26 @@ opened(void *chan)
 
 /* Records the login's address; a failure is one warning. */
 static int
-record(const struct config *cf, int *chan)
+record(const struct config *cf, const struct openentry *me, int *chan)
 {
-	struct openentry me = {.rule = cf->rule,
-			       .rulelen = strlen(cf->rule),
-			       .ts = (uint64_t)time(0)};
 	struct fail f;
 
-	memcpy(me.ip, cf->ip, sizeof me.ip);
-	if (update_login(cf->dir, &me, opened, chan, &f) == 0)
+	if (update_login(cf->dir, me, opened, chan, &f) == 0)
 		return 0;
 	log_warn("unable to open the relay for ", cf->ip, ": ", f.msg);
 	return -1;
+}
+
+/* Once the login is answered: the login goes to the outbox, if roamsync
+ * made one, for the other hosts. */
+static void
+share(const struct config *cf, const struct openentry *me)
+{
+	struct fail f;
+
+	if (outbox_add_login(cf->dir, me, &f) == OUTBOX_FAILED)
+		log_warn("unable to pass the login from ", cf->ip,
+			 " on to roamsync: ", f.msg);
 }
 
 /*
@@ -221,6 +230,7 @@ static void
 recorder(int chan, const struct config *cf)
 {
 	struct pollfd p = {.fd = chan, .events = POLLIN};
+	struct openentry me = {.rule = cf->rule, .rulelen = strlen(cf->rule)};
 	char c = 0;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -230,7 +240,10 @@ recorder(int chan, const struct config *cf)
 		_exit(0);
 	if (read(chan, &c, 1) != 1 || c != MSG_GOOD)
 		_exit(0);
-	answer(chan, record(cf, &chan) == 0 ? ANSWER_DONE : ANSWER_FAILED);
+	memcpy(me.ip, cf->ip, sizeof me.ip);
+	me.ts = (uint64_t)time(0);
+	answer(chan, record(cf, &me, &chan) == 0 ? ANSWER_DONE : ANSWER_FAILED);
+	share(cf, &me);
 	_exit(0);
 }
 

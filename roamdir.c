@@ -73,17 +73,18 @@ set_timer(unsigned ms)
 }
 
 /*
- * flock(LOCK_EX) for at most ms milliseconds. A repeating timer interrupts
- * the wait, so a signal that arrives before flock() blocks is not lost.
+ * flock(op: LOCK_EX or LOCK_SH) for at most ms milliseconds, -1 with
+ * ETIMEDOUT after. A repeating timer interrupts the wait, so a signal
+ * that arrives before flock() blocks is not lost.
  */
-static int
-lock_bounded(int fd, unsigned ms)
+int
+roamdir_flock(int fd, int op, unsigned ms)
 {
 	struct sigaction sa = {.sa_handler = on_alarm}, old;
 	tain deadline;
 	int r, saved;
 
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+	if (flock(fd, op | LOCK_NB) == 0)
 		return 0;
 	if (errno != EWOULDBLOCK)
 		return -1;
@@ -98,7 +99,7 @@ lock_bounded(int fd, unsigned ms)
 	sigaction(SIGALRM, &sa, &old);
 	set_timer(ms);
 	for (;;) {
-		r = flock(fd, LOCK_EX);
+		r = flock(fd, op);
 		if (r == 0 || errno != EINTR)
 			break;
 		tain_now_g();
@@ -210,7 +211,7 @@ roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f)
 		close(fd);
 		return -1;
 	}
-	if (lock_bounded(fd, ms) == -1) {
+	if (roamdir_flock(fd, LOCK_EX, ms) == -1) {
 		if (errno == ETIMEDOUT)
 			FAIL(f, 111, "unable to lock ", dir, "/", ROAM_LOCK,
 			     ": timed out");

@@ -21,6 +21,8 @@
 #define ROAM_INDEX "open-smtp.index"
 #define ROAM_JOURNAL "open-smtp.journal"
 #define ROAM_MERGING "open-smtp.journal.merging"
+#define ROAM_OUTBOX "open-smtp.outbox"
+#define ROAM_SENDING "open-smtp.outbox.sending"
 
 /* How long a writer waits for the lock before it gives up. */
 #define ROAM_LOCK_MS 10000
@@ -36,6 +38,7 @@ int fileid_same(const struct fileid *a, const struct fileid *b);
 const char *roamdir_path(void);
 int roamdir_open(const char *dir, struct fail *f);
 int roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f);
+int roamdir_flock(int fd, int op, unsigned ms);
 void roamdir_sweep(int dirfd);
 int roamdir_create(int dirfd, const char *name, int flags, mode_t mode,
 		   const struct stat *like);
