@@ -49,7 +49,13 @@ tests/unit/unit: tests/unit/unit.c $(COMMON)
 tests/helpers/killwhen: tests/helpers/killwhen.c
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ tests/helpers/killwhen.c
 
-check: all tests/unit/unit tests/helpers/killwhen
+# A helper of the merge tests: update_merge with changes from stdin.
+tests/helpers/merge: tests/helpers/merge.c $(COMMON)
+	$(CC) $(ALL_CFLAGS) -I. $(LDHARDEN) -o $@ tests/helpers/merge.c $(COMMON) $(LIBS)
+
+TEST_HELPERS = tests/helpers/killwhen tests/helpers/merge
+
+check: all tests/unit/unit $(TEST_HELPERS)
 	tests/run
 
 install: all
@@ -66,7 +72,8 @@ uninstall:
 demo: all
 	tests/demo
 
-SRCS = $(PROGS:=.c) $(COMMON:.o=.c) tests/unit/unit.c tests/helpers/killwhen.c
+SRCS = $(PROGS:=.c) $(COMMON:.o=.c) tests/unit/unit.c tests/helpers/killwhen.c \
+	tests/helpers/merge.c
 BENCH_SRCS = bench/*.c bench/*.h
 lint:
 	clang-format --dry-run --Werror $(SRCS) *.h $(BENCH_SRCS)
@@ -81,7 +88,7 @@ lint:
 		bench/run bench/restore bench/gen-data
 
 clean:
-	rm -f *.o $(PROGS) tests/unit/unit tests/helpers/killwhen
+	rm -f *.o $(PROGS) tests/unit/unit $(TEST_HELPERS)
 	rm -rf build-asan build-fuzz build-valgrind
 
 .PHONY: all check install uninstall clean demo lint asan fuzz fuzz-run valgrind
@@ -187,7 +194,7 @@ LSAN_KILLED = ^==[0-9]*==Unable to get registers from thread [0-9]*\.$$
 
 # unit.bats runs tests/unit/unit and build.bats runs make install: the
 # normal build is needed beside the sanitized one.
-asan: all tests/unit/unit tests/helpers/killwhen $(ASAN_PROGS) $(ASAN_DIR)/unit
+asan: all tests/unit/unit $(TEST_HELPERS) $(ASAN_PROGS) $(ASAN_DIR)/unit
 	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS) && \
 		chmod 1777 $(ASAN_REPORTS)
 	@status=0; \

@@ -99,11 +99,12 @@ share_close(const char *dir, const char *ip, uint64_t now)
 {
 	struct fail f;
 
-	if (outbox_add_close(dir, ip, now, &f) == OUTBOX_FAILED)
-		log_fatal(111, "closed ", ip,
-			  " here, but unable to pass the "
-			  "close on to roamsync: ",
-			  f.msg);
+	if (outbox_add_close(dir, ip, now, &f) == OUTBOX_FAILED) {
+		const char *why = "here, but unable to pass the close on to "
+				  "roamsync: ";
+
+		log_fatal(111, "closed ", ip, " ", why, f.msg);
+	}
 }
 
 /*
