@@ -30,7 +30,6 @@
 #include "update.h"
 
 #define MARKER "CHECKPW_ROAM_CHANNEL"
-#define RELAY_ENV_DEFAULT "RELAYCLIENT=\"\",RBLSMTPD=\"\""
 #define WAIT_MS_DEFAULT 2000
 #define WAIT_MS_MAX 60000
 /* How long the recorder waits for the real checkpassword to decide. */
@@ -73,21 +72,6 @@ is_set(const char *name)
 	return v && *v;
 }
 
-/* Whether "IP:allow,ENV<TAB>0" reads back as a good list entry. */
-static int
-rule_ok(const struct config *cf)
-{
-	struct openentry e = {.rule = cf->rule, .rulelen = strlen(cf->rule)};
-	char line[OPENLIST_LINEMAX];
-	size_t n;
-
-	if (e.rulelen > OPENLIST_RULEMAX)
-		return 0;
-	memcpy(e.ip, cf->ip, sizeof e.ip);
-	n = openlist_format(line, &e);
-	return openlist_parse_line(line, n - 1, &e) == LINE_ENTRY;
-}
-
 /*
  * Reads the configuration and decides whether this login may open the
  * relay: not for Dovecot's lookups without a password, not for SMTP AUTH,
@@ -97,7 +81,7 @@ static int
 configure(struct config *cf)
 {
 	const char *ipvar = "TCPREMOTEIP", *ip, *env, *s;
-	size_t n;
+	enum relay_rule r;
 
 	if (is_set("AUTHORIZED") || is_set("CREDENTIALS_LOOKUP"))
 		return 0;
@@ -121,17 +105,13 @@ configure(struct config *cf)
 		cf->waitms = WAIT_MS_DEFAULT;
 	}
 	env = getenv("ROAM_RELAY_ENV");
-	if (!env || !*env)
-		env = RELAY_ENV_DEFAULT;
-	n = strlen(env);
-	if (!(cf->rule = malloc(n + 7))) {
+	r = openlist_relay_rule(env, &cf->rule);
+	if (r == RULE_NOMEM) {
 		log_warn("unable to record: out of memory");
 		return 0;
 	}
-	memcpy(cf->rule, "allow,", 6);
-	memcpy(cf->rule + 6, env, n + 1);
-	if (!rule_ok(cf)) {
-		warn_value("ROAM_RELAY_ENV", env,
+	if (r == RULE_BAD) {
+		warn_value("ROAM_RELAY_ENV", env ? env : "",
 			   "not NAME=\"value\",... as tcprules takes, "
 			   "at most 3994 bytes");
 		return 0;
