@@ -372,10 +372,15 @@ sort_arrivals(int dirfd, const struct arrivals *a, struct openentry *rest,
 
 		if (small && e->ts <= a->now + FUTURE_MAX &&
 		    listindex_refresh(dirfd, e->ip, e->ts) == LOOKUP_FOUND &&
-		    rebuild_has(dirfd, e->ip))
+		    rebuild_has(dirfd, e->ip)) {
 			o->refreshed++;
-		else
-			rest[(*nrest)++] = *e;
+			continue;
+		}
+		rest[*nrest] = *e;
+		/* As a line of the list would be: no entry open for ever. */
+		if (e->ts > a->now + FUTURE_MAX)
+			rest[*nrest].ts = a->now;
+		(*nrest)++;
 	}
 	for (size_t i = 0; i < a->nclosed; i++)
 		if ((!small ||

@@ -107,6 +107,14 @@ seed() {
 	[ "$(list_ips | wc -l)" -eq 300 ]
 }
 
+@test "an arrival more than a day ahead is taken as now" {
+	now=$(date +%s)
+	run "$MERGE" <<<"+127.0.0.7 $((now + 200000))"
+	assert_output 'added 1 dropped 0 refreshed 0'
+	ts=$(list_ts 127.0.0.7)
+	[ "$ts" -ge "$now" ] && [ "$ts" -le $((now + 5)) ]
+}
+
 @test "a merge honours the lock and the trust check as every writer does" {
 	chmod 777 "$ROAM_DIR"
 	run "$MERGE" <<<"+127.0.0.7 1"

@@ -152,6 +152,57 @@ elapsed_ms() {
 	[ "$(psql_admin -c "SELECT count(*) FROM roam.relay WHERE closed")" = 2 ]
 }
 
+@test "a close made while the database restarts reaches the others when it is back" {
+	host_up A B
+	login_on A 127.0.0.5
+	wait_for 2 open_on B 127.0.0.5
+	pg_crash
+	run on A "$CLEAROPENSMTP" -d 127.0.0.5
+	assert_success
+	closed_on A 127.0.0.5
+	open_on B 127.0.0.5
+	pg_start
+	wait_for 3 closed_on B 127.0.0.5
+	closed_on A 127.0.0.5
+}
+
+@test "two hosts closing and reopening the same address at once agree with the database after each round" {
+	host_up A B
+	login_on A 127.0.0.5
+	wait_for 2 open_on B 127.0.0.5
+	agree() {
+		local closed
+		closed=$(psql_admin -c "SELECT closed FROM roam.relay WHERE ip = '127.0.0.5'")
+		if [ "$closed" = t ]; then
+			closed_on A 127.0.0.5 && closed_on B 127.0.0.5
+		else
+			open_on A 127.0.0.5 && open_on B 127.0.0.5
+		fi
+	}
+	for round in 1 2 3 4 5; do
+		on A "$CLEAROPENSMTP" -d 127.0.0.5 &
+		c=$!
+		login_on B 127.0.0.5 &
+		l=$!
+		on B "$CLEAROPENSMTP" -d 127.0.0.5 &
+		d=$!
+		wait "$c" "$l" "$d"
+		wait_for 3 agree
+	done
+}
+
+@test "roamsync SIGSTOPped for 5 s (a partition) and continued catches up both ways" {
+	host_up A B
+	kill -STOP "${HOST_PID[B]}"
+	login_on A 127.0.0.5
+	login_on B 127.0.0.6
+	sleep 5
+	closed_on B 127.0.0.5
+	kill -CONT "${HOST_PID[B]}"
+	wait_for 2 open_on B 127.0.0.5
+	wait_for 2 open_on A 127.0.0.6
+}
+
 @test "roamsync killed with -9 and restarted converges: logins made meanwhile on either host reach both" {
 	host_up A B
 	login_on A 127.0.0.5
