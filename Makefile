@@ -25,11 +25,19 @@ PROGLD = $(LINKMODE) -Wl,-z,relro,-z,now
 # libcdb must come before libskarnet: both define cdb_init and friends.
 LIBS = $(CDB_LIBS) -lskarnet
 
-PROGS = checkpw-roam clearopensmtp
+PROGS = checkpw-roam clearopensmtp roamsync
 COMMON = log.o ip.o rules.o atomicfile.o roamdir.o safe.o openlist.o \
-	listindex.o journal.o pending.o rebuild.o update.o
-MAN8 = man/checkpw-roam.8 man/clearopensmtp.8
+	listindex.o journal.o pending.o rebuild.o update.o outbox.o
+MAN8 = man/checkpw-roam.8 man/clearopensmtp.8 man/roamsync.8
 MAN5 = man/open-smtp.5
+DATADIR ?= $(PREFIX)/share/checkpw-roam
+
+# roamsync alone links libpq, in its own modules; libpq after libcdb (and
+# libcdb before libskarnet, as everywhere). It is linked dynamically:
+# libpq's own dependencies (OpenSSL, GSSAPI, LDAP) have no static form here.
+PQ_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+PQ_LIBS := $(shell $(PKG_CONFIG) --libs libpq 2>/dev/null || echo -lpq)
+SYNC = roamsync.o sync.o db.o
 
 all: $(PROGS)
 
@@ -39,8 +47,21 @@ checkpw-roam: checkpw-roam.o $(COMMON)
 clearopensmtp: clearopensmtp.o $(COMMON)
 	$(CC) $(ALL_CFLAGS) $(PROGLD) $(LDFLAGS) -o $@ clearopensmtp.o $(COMMON) $(LIBS)
 
+roamsync: $(SYNC) $(COMMON)
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $(SYNC) $(COMMON) $(CDB_LIBS) $(PQ_LIBS) -lskarnet
+
 %.o: %.c *.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+db.o: db.c *.h roamsync-sql.h
+	$(CC) $(ALL_CFLAGS) $(PQ_CFLAGS) -c -o $@ db.c
+
+# The schema, compiled into roamsync -i from the file that is shipped.
+roamsync-sql.h: roamsync.sql
+	{ echo '/* Made by make from roamsync.sql: do not edit. */'; \
+	  echo 'static const char roamsync_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' roamsync.sql; \
+	  echo ';'; } >$@.tmp && mv $@.tmp $@
 
 tests/unit/unit: tests/unit/unit.c $(COMMON)
 	$(CC) $(ALL_CFLAGS) -I. $(LDHARDEN) -o $@ tests/unit/unit.c $(COMMON) $(LIBS)
@@ -49,39 +70,56 @@ tests/unit/unit: tests/unit/unit.c $(COMMON)
 tests/helpers/killwhen: tests/helpers/killwhen.c
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ tests/helpers/killwhen.c
 
-check: all tests/unit/unit tests/helpers/killwhen
+# A helper of the merge tests: update_merge with changes from stdin.
+tests/helpers/merge: tests/helpers/merge.c $(COMMON)
+	$(CC) $(ALL_CFLAGS) -I. $(LDHARDEN) -o $@ tests/helpers/merge.c $(COMMON) $(LIBS)
+
+TEST_HELPERS = tests/helpers/killwhen tests/helpers/merge
+
+check: all tests/unit/unit $(TEST_HELPERS)
 	tests/run
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
 	install -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8
 	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
+	install -m 644 roamsync.sql $(DESTDIR)$(DATADIR)
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/checkpw-roam $(DESTDIR)$(BINDIR)/clearopensmtp
-	rm -f $(DESTDIR)$(MANDIR)/man8/checkpw-roam.8 $(DESTDIR)$(MANDIR)/man8/clearopensmtp.8
+	rm -f $(DESTDIR)$(BINDIR)/checkpw-roam $(DESTDIR)$(BINDIR)/clearopensmtp \
+		$(DESTDIR)$(BINDIR)/roamsync
+	rm -f $(DESTDIR)$(MANDIR)/man8/checkpw-roam.8 \
+		$(DESTDIR)$(MANDIR)/man8/clearopensmtp.8 \
+		$(DESTDIR)$(MANDIR)/man8/roamsync.8
 	rm -f $(DESTDIR)$(MANDIR)/man5/open-smtp.5
+	rm -f $(DESTDIR)$(DATADIR)/roamsync.sql
+	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 
 demo: all
 	tests/demo
 
-SRCS = $(PROGS:=.c) $(COMMON:.o=.c) tests/unit/unit.c tests/helpers/killwhen.c
+SRCS = $(PROGS:=.c) $(COMMON:.o=.c) sync.c db.c tests/unit/unit.c \
+	tests/helpers/killwhen.c tests/helpers/merge.c
 BENCH_SRCS = bench/*.c bench/*.h
-lint:
-	clang-format --dry-run --Werror $(SRCS) *.h $(BENCH_SRCS)
+lint: roamsync-sql.h
+	clang-format --dry-run --Werror $(SRCS) \
+		$(filter-out roamsync-sql.h,$(wildcard *.h)) $(BENCH_SRCS)
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability \
 		--std=c11 --quiet --suppress=missingIncludeSystem -D_GNU_SOURCE \
 		$(SRCS) bench/*.c
-	clang-tidy --quiet $(SRCS) -- -std=c11 -D_GNU_SOURCE -I. $(CDB_CFLAGS)
+	clang-tidy --quiet $(SRCS) -- -std=c11 -D_GNU_SOURCE -I. $(CDB_CFLAGS) \
+		$(PQ_CFLAGS)
 	shellcheck tests/run tests/install-deps tests/helpers/fake-checkpassword \
 		tests/helpers/mini-popup \
 		tests/helpers/probe-env tests/helpers/gate-checkpassword \
-		tests/helpers/crashpoints.bash conf-examples/*-run .ci/run \
+		tests/helpers/crashpoints.bash tests/helpers/pg.bash \
+		conf-examples/*-run .ci/run \
 		bench/run bench/restore bench/gen-data
 
 clean:
-	rm -f *.o $(PROGS) tests/unit/unit tests/helpers/killwhen
+	rm -f *.o $(PROGS) roamsync-sql.h tests/unit/unit $(TEST_HELPERS)
 	rm -rf build-asan build-fuzz build-valgrind
 
 .PHONY: all check install uninstall clean demo lint asan fuzz fuzz-run valgrind
@@ -182,7 +220,8 @@ ASAN_RUN_OPTIONS := $(ASAN_RUN_OPTIONS):strict_string_checks=1
 ASAN_RUN_OPTIONS := $(ASAN_RUN_OPTIONS):detect_stack_use_after_return=1
 UBSAN_RUN_OPTIONS = $(SAN_COMMON_OPTS):halt_on_error=1:print_stacktrace=1
 UBSAN_RUN_OPTIONS := $(UBSAN_RUN_OPTIONS):report_error_type=1
-ASAN_PROGS = $(ASAN_DIR)/checkpw-roam $(ASAN_DIR)/clearopensmtp
+ASAN_PROGS = $(ASAN_DIR)/checkpw-roam $(ASAN_DIR)/clearopensmtp \
+	$(ASAN_DIR)/roamsync
 ASAN_COMMON = $(addprefix $(ASAN_DIR)/,$(COMMON)) $(ASAN_DIR)/san-defaults.o
 
 $(ASAN_DIR)/%.o: %.c *.h
@@ -208,6 +247,14 @@ $(ASAN_DIR)/checkpw-roam: $(ASAN_DIR)/checkpw-roam.o $(ASAN_COMMON)
 $(ASAN_DIR)/clearopensmtp: $(ASAN_DIR)/clearopensmtp.o $(ASAN_COMMON)
 	$(SAN_CC) $(SAN_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(ASAN_DIR)/db.o: db.c *.h roamsync-sql.h
+	@mkdir -p $(ASAN_DIR)
+	$(SAN_CC) $(SAN_CFLAGS) $(PQ_CFLAGS) -c -o $@ db.c
+
+$(ASAN_DIR)/roamsync: $(addprefix $(ASAN_DIR)/,$(SYNC)) $(ASAN_COMMON)
+	$(SAN_CC) $(SAN_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(CDB_LIBS) \
+		$(PQ_LIBS) -lskarnet
+
 $(ASAN_DIR)/unit: tests/unit/unit.c $(ASAN_COMMON)
 	$(SAN_CC) $(SAN_CFLAGS) -I. $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -219,7 +266,7 @@ LSAN_KILLED = ^==[0-9]*==Unable to get registers from thread [0-9]*\.$$
 
 # unit.bats runs tests/unit/unit and build.bats runs make install: the
 # normal build is needed beside the sanitized one.
-asan: all tests/unit/unit tests/helpers/killwhen $(ASAN_PROGS) $(ASAN_DIR)/unit
+asan: all tests/unit/unit $(TEST_HELPERS) $(ASAN_PROGS) $(ASAN_DIR)/unit
 	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS) && \
 		chmod 1777 $(ASAN_REPORTS)
 	@status=0; \

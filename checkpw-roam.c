@@ -24,12 +24,12 @@
 #include "ip.h"
 #include "log.h"
 #include "openlist.h"
+#include "outbox.h"
 #include "rebuild.h"
 #include "roamdir.h"
 #include "update.h"
 
 #define MARKER "CHECKPW_ROAM_CHANNEL"
-#define RELAY_ENV_DEFAULT "RELAYCLIENT=\"\",RBLSMTPD=\"\""
 #define WAIT_MS_DEFAULT 2000
 #define WAIT_MS_MAX 60000
 /* How long the recorder waits for the real checkpassword to decide. */
@@ -72,21 +72,6 @@ is_set(const char *name)
 	return v && *v;
 }
 
-/* Whether "IP:allow,ENV<TAB>0" reads back as a good list entry. */
-static int
-rule_ok(const struct config *cf)
-{
-	struct openentry e = {.rule = cf->rule, .rulelen = strlen(cf->rule)};
-	char line[OPENLIST_LINEMAX];
-	size_t n;
-
-	if (e.rulelen > OPENLIST_RULEMAX)
-		return 0;
-	memcpy(e.ip, cf->ip, sizeof e.ip);
-	n = openlist_format(line, &e);
-	return openlist_parse_line(line, n - 1, &e) == LINE_ENTRY;
-}
-
 /*
  * Reads the configuration and decides whether this login may open the
  * relay: not for Dovecot's lookups without a password, not for SMTP AUTH,
@@ -96,7 +81,7 @@ static int
 configure(struct config *cf)
 {
 	const char *ipvar = "TCPREMOTEIP", *ip, *env, *s;
-	size_t n;
+	enum relay_rule r;
 
 	if (is_set("AUTHORIZED") || is_set("CREDENTIALS_LOOKUP"))
 		return 0;
@@ -120,17 +105,13 @@ configure(struct config *cf)
 		cf->waitms = WAIT_MS_DEFAULT;
 	}
 	env = getenv("ROAM_RELAY_ENV");
-	if (!env || !*env)
-		env = RELAY_ENV_DEFAULT;
-	n = strlen(env);
-	if (!(cf->rule = malloc(n + 7))) {
+	r = openlist_relay_rule(env, &cf->rule);
+	if (r == RULE_NOMEM) {
 		log_warn("unable to record: out of memory");
 		return 0;
 	}
-	memcpy(cf->rule, "allow,", 6);
-	memcpy(cf->rule + 6, env, n + 1);
-	if (!rule_ok(cf)) {
-		warn_value("ROAM_RELAY_ENV", env,
+	if (r == RULE_BAD) {
+		warn_value("ROAM_RELAY_ENV", env ? env : "",
 			   "not NAME=\"value\",... as tcprules takes, "
 			   "at most 3994 bytes");
 		return 0;
@@ -159,18 +140,26 @@ opened(void *chan)
 
 /* Records the login's address; a failure is one warning. */
 static int
-record(const struct config *cf, int *chan)
+record(const struct config *cf, const struct openentry *me, int *chan)
 {
-	struct openentry me = {.rule = cf->rule,
-			       .rulelen = strlen(cf->rule),
-			       .ts = (uint64_t)time(0)};
 	struct fail f;
 
-	memcpy(me.ip, cf->ip, sizeof me.ip);
-	if (update_login(cf->dir, &me, opened, chan, &f) == 0)
+	if (update_login(cf->dir, me, opened, chan, &f) == 0)
 		return 0;
 	log_warn("unable to open the relay for ", cf->ip, ": ", f.msg);
 	return -1;
+}
+
+/* Once the login is answered: the login goes to the outbox, if roamsync
+ * made one, for the other hosts. */
+static void
+share(const struct config *cf, const struct openentry *me)
+{
+	struct fail f;
+
+	if (outbox_add_login(cf->dir, me, &f) == OUTBOX_FAILED)
+		log_warn("unable to pass the login from ", cf->ip,
+			 " on to roamsync: ", f.msg);
 }
 
 /*
@@ -221,6 +210,7 @@ static void
 recorder(int chan, const struct config *cf)
 {
 	struct pollfd p = {.fd = chan, .events = POLLIN};
+	struct openentry me = {.rule = cf->rule, .rulelen = strlen(cf->rule)};
 	char c = 0;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -230,7 +220,10 @@ recorder(int chan, const struct config *cf)
 		_exit(0);
 	if (read(chan, &c, 1) != 1 || c != MSG_GOOD)
 		_exit(0);
-	answer(chan, record(cf, &chan) == 0 ? ANSWER_DONE : ANSWER_FAILED);
+	memcpy(me.ip, cf->ip, sizeof me.ip);
+	me.ts = (uint64_t)time(0);
+	answer(chan, record(cf, &me, &chan) == 0 ? ANSWER_DONE : ANSWER_FAILED);
+	share(cf, &me);
 	_exit(0);
 }
 

@@ -12,6 +12,7 @@
 #include "ip.h"
 #include "log.h"
 #include "openlist.h"
+#include "outbox.h"
 #include "roamdir.h"
 #include "safe.h"
 #include "update.h"
@@ -91,6 +92,21 @@ show(const struct options *o, const char *drop, uint64_t now, uint64_t maxage)
 	free(text);
 }
 
+/* -d: the close goes to the outbox, if roamsync made one, for the other
+ * hosts, even if the address was not open here. */
+static void
+share_close(const char *dir, const char *ip, uint64_t now)
+{
+	struct fail f;
+
+	if (outbox_add_close(dir, ip, now, &f) == OUTBOX_FAILED) {
+		const char *why = "here, but unable to pass the close on to "
+				  "roamsync: ";
+
+		log_fatal(111, "closed ", ip, " ", why, f.msg);
+	}
+}
+
 /*
  * Expiry and -d drop entries; -f rebuilds anyway. The addresses waiting
  * in the journal are added on the way.
@@ -121,6 +137,8 @@ run(const struct options *o)
 			log_fatal(f.code, f.msg);
 		if (drop && !out.found)
 			log_warn(drop, " is not open");
+		if (drop)
+			share_close(o->dir, drop, now);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		log_fatal(111, "unable to write to standard output");

@@ -1,6 +1,7 @@
 /* openlist.c: the open-smtp list: "IP:rule<TAB>epoch" lines, vpopmail's
  * format, read and written. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -161,6 +162,38 @@ openlist_format(char buf[OPENLIST_LINEMAX], const struct openentry *e)
 	n += u64_fmt(buf + n, e->ts);
 	buf[n++] = '\n';
 	return n;
+}
+
+/*
+ * "allow," and env (RELAY_ENV_DEFAULT if NULL or empty) into *rule, which
+ * the caller frees: RULE_BAD unless a list line with it reads back as a
+ * good entry (NAME="value",... as tcprules takes, at most 3994 bytes).
+ */
+enum relay_rule
+openlist_relay_rule(const char *env, char **rule)
+{
+	struct openentry e = {.ip = "255.255.255.255"};
+	char line[OPENLIST_LINEMAX];
+	size_t n;
+
+	if (!env || !*env)
+		env = RELAY_ENV_DEFAULT;
+	n = strlen(env);
+	if (n + 6 > OPENLIST_RULEMAX)
+		return RULE_BAD;
+	if (!(*rule = malloc(n + 7)))
+		return RULE_NOMEM;
+	memcpy(*rule, "allow,", 6);
+	memcpy(*rule + 6, env, n + 1);
+	e.rule = *rule;
+	e.rulelen = n + 6;
+	n = openlist_format(line, &e);
+	if (openlist_parse_line(line, n - 1, &e) != LINE_ENTRY) {
+		free(*rule);
+		*rule = 0;
+		return RULE_BAD;
+	}
+	return RULE_OK;
 }
 
 /* Starts a new list; w->id names its temp (its size comes at the end). */

@@ -28,6 +28,11 @@ struct openentry {
 
 enum line_kind { LINE_BAD = -1, LINE_EMPTY = 0, LINE_ENTRY = 1 };
 
+/* The relay rule of a new address: "allow," and ROAM_RELAY_ENV. */
+#define RELAY_ENV_DEFAULT "RELAYCLIENT=\"\",RBLSMTPD=\"\""
+enum relay_rule { RULE_OK = 0, RULE_BAD = -1, RULE_NOMEM = -2 };
+enum relay_rule openlist_relay_rule(const char *env, char **rule);
+
 enum line_kind openlist_parse_line(const char *line, size_t len,
 				   struct openentry *e);
 size_t openlist_format(char buf[OPENLIST_LINEMAX], const struct openentry *e);

@@ -73,19 +73,20 @@ set_timer(int on)
 }
 
 /*
- * flock(LOCK_EX) for at most ms milliseconds, or until done(arg) says the
- * holder did the waiter's work (errno EALREADY). A repeating timer
- * interrupts the wait, so a signal that arrives before flock() blocks is
- * not lost, and done is asked at every tick.
+ * flock(op: LOCK_EX or LOCK_SH) for at most ms milliseconds (ETIMEDOUT),
+ * or until done(arg), if set, says the holder did the waiter's work
+ * (EALREADY). A repeating timer interrupts the wait, so a signal that
+ * arrives before flock() blocks is not lost, and done is asked at every
+ * tick.
  */
 static int
-lock_bounded(int fd, unsigned ms, roamdir_done *done, void *arg)
+lock_bounded(int fd, int op, unsigned ms, roamdir_done *done, void *arg)
 {
 	struct sigaction sa = {.sa_handler = on_alarm}, old;
 	tain deadline;
 	int r, saved;
 
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+	if (flock(fd, op | LOCK_NB) == 0)
 		return 0;
 	if (errno != EWOULDBLOCK)
 		return -1;
@@ -100,7 +101,7 @@ lock_bounded(int fd, unsigned ms, roamdir_done *done, void *arg)
 	sigaction(SIGALRM, &sa, &old);
 	set_timer(1);
 	for (;;) {
-		r = flock(fd, LOCK_EX);
+		r = flock(fd, op);
 		if (r == 0 || errno != EINTR)
 			break;
 		tain_now_g();
@@ -218,7 +219,7 @@ roamdir_lock_or_done(int dirfd, const char *dir, unsigned ms,
 		close(fd);
 		return -1;
 	}
-	if (lock_bounded(fd, ms, done, arg) == -1) {
+	if (lock_bounded(fd, LOCK_EX, ms, done, arg) == -1) {
 		int saved = errno;
 
 		close(fd);
@@ -233,6 +234,13 @@ roamdir_lock_or_done(int dirfd, const char *dir, unsigned ms,
 		return ROAMDIR_FAILED;
 	}
 	return fd;
+}
+
+/* flock(op) for at most ms milliseconds, -1 with ETIMEDOUT after. */
+int
+roamdir_flock(int fd, int op, unsigned ms)
+{
+	return lock_bounded(fd, op, ms, 0, 0);
 }
 
 int

@@ -21,6 +21,8 @@
 #define ROAM_INDEX "open-smtp.index"
 #define ROAM_JOURNAL "open-smtp.journal"
 #define ROAM_MERGING "open-smtp.journal.merging"
+#define ROAM_OUTBOX "open-smtp.outbox"
+#define ROAM_SENDING "open-smtp.outbox.sending"
 
 /* How long a writer waits for the lock before it gives up. */
 #define ROAM_LOCK_MS 10000
@@ -41,6 +43,7 @@ typedef int roamdir_done(void *arg);
 enum { ROAMDIR_FAILED = -1, ROAMDIR_DONE = -2 };
 int roamdir_lock_or_done(int dirfd, const char *dir, unsigned ms,
 			 roamdir_done *done, void *arg, struct fail *f);
+int roamdir_flock(int fd, int op, unsigned ms);
 void roamdir_sweep(int dirfd);
 int roamdir_create(int dirfd, const char *name, int flags, mode_t mode,
 		   const struct stat *like);

@@ -1,6 +1,6 @@
 /* update.c: every change to the relay state, under the writers' lock: a
  * login's address refreshed or added, waiting addresses merged, entries
- * expired or closed, the cdb rebuilt. */
+ * expired or closed, other hosts' changes merged, the cdb rebuilt. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +15,10 @@
 
 /* A time further ahead than this is a bad clock or a planted line. */
 #define FUTURE_MAX 86400
+
+/* Up to this many arrivals are looked up and refreshed in place, one by
+ * one; a larger batch takes a pass, one rebuild, at once. */
+#define MERGE_IN_PLACE_MAX 256
 
 /* bench/ builds a variant without the journal, to measure what it saves. */
 #ifndef ROAM_AB_NO_JOURNAL
@@ -48,7 +52,8 @@ not_future(struct pass *s, struct openentry *e, const char *name, size_t lineno)
 	e->ts = s->p->now;
 }
 
-/* The addresses to add: the journal's, then the login's. */
+/* The addresses to add: the journal's, then other hosts', then the
+ * login's. */
 static int
 gather(struct pass *s, struct fail *f)
 {
@@ -71,6 +76,9 @@ gather(struct pass *s, struct fail *f)
 		if (pending_add(&s->pend, &e) == -1)
 			goto nomem;
 	}
+	for (size_t i = 0; i < s->p->nadds; i++)
+		if (pending_add(&s->pend, &s->p->adds[i]) == -1)
+			goto nomem;
 	if (s->p->add && pending_add(&s->pend, s->p->add) == -1)
 		goto nomem;
 	return 0;
@@ -122,6 +130,8 @@ dropped(struct pass *s, const struct openentry *e)
 		s->o->found = 1;
 		return 1;
 	}
+	if (p->drops && pending_find(p->drops, e->ip))
+		return 1;
 	return p->expire && p->now > e->ts && p->now - e->ts > p->maxage;
 }
 
@@ -372,5 +382,92 @@ update_admin(const char *dir, const struct plan *p, struct outcome *o,
 	r = pass(dirfd, p, o, f);
 	close(lockfd);
 	close(dirfd);
+	return r;
+}
+
+/*
+ * Under the lock: the arrivals listed already are refreshed in place (a
+ * small batch only); the others, and the closes of addresses that may be
+ * listed, are left for a pass.
+ */
+static int
+sort_arrivals(int dirfd, const struct arrivals *a, struct openentry *rest,
+	      size_t *nrest, struct pending *drops, struct outcome *o)
+{
+	int small = a->nopen + a->nclosed <= MERGE_IN_PLACE_MAX;
+
+	*nrest = 0;
+	for (size_t i = 0; i < a->nopen; i++) {
+		const struct openentry *e = &a->open[i];
+
+		if (small && e->ts <= a->now + FUTURE_MAX &&
+		    listindex_refresh(dirfd, e->ip, e->ts) == LOOKUP_FOUND &&
+		    rebuild_has(dirfd, e->ip)) {
+			o->refreshed++;
+			continue;
+		}
+		rest[*nrest] = *e;
+		/* As a line of the list would be: no entry open for ever. */
+		if (e->ts > a->now + FUTURE_MAX)
+			rest[*nrest].ts = a->now;
+		(*nrest)++;
+	}
+	for (size_t i = 0; i < a->nclosed; i++)
+		if ((!small ||
+		     listindex_find(dirfd, a->closed[i].ip) != LOOKUP_ABSENT) &&
+		    pending_add(drops, &a->closed[i]) == -1)
+			return -1;
+	return 0;
+}
+
+/* Under the lock: what cannot be refreshed in place takes one pass, with
+ * the journal's addresses. */
+static int
+merge_locked(int dirfd, const struct arrivals *a, struct openentry *rest,
+	     struct outcome *o, struct fail *f)
+{
+	struct pending drops = {0};
+	struct plan plan = {.adds = rest, .drops = &drops, .now = a->now};
+	size_t refreshed;
+	int r = 0;
+
+	if (sort_arrivals(dirfd, a, rest, &plan.nadds, &drops, o) == -1) {
+		FAILSYS(f, "unable to sort the arrivals");
+		r = -1;
+	} else if (plan.nadds || drops.n || journal_waiting(dirfd, a->now)) {
+		refreshed = o->refreshed;
+		r = pass(dirfd, &plan, o, f);
+		o->refreshed = refreshed;
+	}
+	pending_free(&drops);
+	return r;
+}
+
+/*
+ * roamsync's changes: addresses opened or refreshed on other hosts merged
+ * (the later time wins; a new one gets the rule roamsync gives it),
+ * addresses closed there dropped. Many arrivals cost one pass.
+ */
+int
+update_merge(const char *dir, const struct arrivals *a, struct outcome *o,
+	     struct fail *f)
+{
+	struct openentry *rest = 0;
+	int dirfd, lockfd, r = -1;
+
+	*o = (struct outcome){0};
+	if (a->nopen && !(rest = calloc(a->nopen, sizeof *rest))) {
+		FAILSYS(f, "unable to merge the arrivals");
+		return -1;
+	}
+	if ((dirfd = open_safe(dir, f)) != -1) {
+		lockfd = roamdir_lock(dirfd, dir, ROAM_LOCK_MS, f);
+		if (lockfd != -1) {
+			r = merge_locked(dirfd, a, rest, o, f);
+			close(lockfd);
+		}
+		close(dirfd);
+	}
+	free(rest);
 	return r;
 }

@@ -24,6 +24,12 @@ teardown() { common_teardown; }
 	refute_output --partial 'not ok'
 }
 
+@test "outbox lines: a login's list line or a close, never mistaken for each other" {
+	run "$TOP/tests/unit/unit" outbox
+	assert_success
+	refute_output --partial 'not ok'
+}
+
 @test "logged text is made printable and capped" {
 	run "$TOP/tests/unit/unit" log
 	assert_success

@@ -11,6 +11,8 @@ CLEAROPENSMTP=$BIN_DIR/clearopensmtp
 FAKE_CHECKPW=$HELPERS/fake-checkpassword
 # Built by make check (tests/helpers/killwhen.c).
 KILLWHEN=$HELPERS/killwhen
+# update_merge, as roamsync calls it (tests/helpers/merge.c).
+MERGE=$HELPERS/merge
 
 load_libs() {
 	load '/usr/lib/bats/bats-support/load'

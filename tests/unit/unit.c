@@ -6,6 +6,7 @@
 #include "ip.h"
 #include "log.h"
 #include "openlist.h"
+#include "outbox.h"
 #include "rules.h"
 #include "safe.h"
 
@@ -277,6 +278,58 @@ test_cursor(void)
 		}
 }
 
+/* An outbox line, what it says, its address and time. */
+static const struct {
+	const char *line;
+	enum outbox_kind kind;
+	const char *ip;
+	uint64_t ts;
+} outbox_lines[] = {
+    {"", OUTBOX_EMPTY, "", 0},
+    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t1700000000", OUTBOX_LOGIN, "1.2.3.4",
+     1700000000},
+    {"::FFFF:1.2.3.4:allow\t1", OUTBOX_LOGIN, "1.2.3.4", 1},
+    {"-1.2.3.4\t1700000000", OUTBOX_CLOSE, "1.2.3.4", 1700000000},
+    {"-2001:DB8::0001\t5", OUTBOX_CLOSE, "2001:db8::1", 5},
+    {"-::ffff:127.0.0.9\t5", OUTBOX_CLOSE, "127.0.0.9", 5},
+    {"-1.2.3.4\t9999999999999999999", OUTBOX_CLOSE, "1.2.3.4",
+     9999999999999999999ULL},
+    /* A close is never a list line, nor a list line a close. */
+    {"-1.2.3.4:allow\t1700000000", OUTBOX_BAD, "", 0},
+    {"1.2.3.4\t1700000000", OUTBOX_BAD, "", 0},
+    {"-1.2.3.4", OUTBOX_BAD, "", 0},
+    {"-1.2.3.4\t", OUTBOX_BAD, "", 0},
+    {"-1.2.3.4\t 1", OUTBOX_BAD, "", 0},
+    {"-1.2.3.4\t1x", OUTBOX_BAD, "", 0},
+    {"-1.2.3.4\t99999999999999999999", OUTBOX_BAD, "", 0},
+    {"-\t1", OUTBOX_BAD, "", 0},
+    {"--1.2.3.4\t1", OUTBOX_BAD, "", 0},
+    {"- 1.2.3.4\t1", OUTBOX_BAD, "", 0},
+    {"-1.2.3.\t1", OUTBOX_BAD, "", 0},
+    {"-=\t1", OUTBOX_BAD, "", 0},
+    {"-1.2.3.4\t1\t2", OUTBOX_BAD, "", 0},
+};
+
+static void
+test_outbox(void)
+{
+	struct outbox_event ev;
+	char msg[300];
+
+	for (size_t i = 0; i < sizeof outbox_lines / sizeof *outbox_lines;
+	     i++) {
+		const char *l = outbox_lines[i].line;
+		enum outbox_kind k = outbox_parse_line(l, strlen(l), &ev);
+
+		snprintf(msg, sizeof msg, "[%s] -> %d [%s] %llu", l, k, ev.ip,
+			 (unsigned long long)ev.ts);
+		check(k == outbox_lines[i].kind &&
+			  strcmp(ev.ip, outbox_lines[i].ip) == 0 &&
+			  ev.ts == outbox_lines[i].ts,
+		      "outbox_parse_line", msg);
+	}
+}
+
 static void
 test_sanitize(void)
 {
@@ -342,6 +395,8 @@ main(int argc, char **argv)
 		test_openlist();
 	if (!*only || !strcmp(only, "openlist"))
 		test_cursor();
+	if (!*only || !strcmp(only, "outbox"))
+		test_outbox();
 	if (!*only || !strcmp(only, "log"))
 		test_sanitize();
 	if (!*only || !strcmp(only, "passwd"))

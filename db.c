@@ -1,0 +1,514 @@
+/* db.c: the roam.relay table in PostgreSQL, through libpq: roamsync's
+ * alone; nothing else links libpq. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "db.h"
+#include "roamsync-sql.h"
+
+/* Set for every connection, before ROAM_PG, which may change them: a
+ * dead server or network is noticed within about 20 s. */
+static const char *const conn_keys[] = {
+    "connect_timeout",		 "keepalives",	     "keepalives_idle",
+    "keepalives_interval",	 "keepalives_count", "tcp_user_timeout",
+    "fallback_application_name", "dbname",	     0};
+#define CONN_VALUES "5", "1", "10", "5", "3", "20000", "roamsync"
+
+/* A statement that takes longer is cancelled: the connection is then
+ * taken as lost. */
+#define SET_TIMEOUT "SET statement_timeout = '30s'"
+
+#define SQL_LISTEN "LISTEN roam"
+
+/* Each change in one row, the latest of an address's changes winning (a
+ * close on a tie), by the database's clock. A close wins over a login up
+ * to 2 s later, a login reopens only 3 s or more after a close, and a
+ * refresh counts from 2 s: the times are whole seconds measured on two
+ * clocks. */
+#define SQL_PUSH                                                               \
+	"INSERT INTO roam.relay AS r (ip, at, closed) "                        \
+	"SELECT DISTINCT ON (u.ip) u.ip, t.now - u.age, u.closed "             \
+	"FROM unnest($1::text[], $2::bigint[], $3::boolean[]) "                \
+	"WITH ORDINALITY AS u(ip, age, closed, n), "                           \
+	"(SELECT floor(extract(epoch FROM now()))::bigint AS now) AS t "       \
+	"ORDER BY u.ip, u.age, u.n DESC "                                      \
+	"ON CONFLICT (ip) DO UPDATE "                                          \
+	"SET at = excluded.at, closed = excluded.closed WHERE CASE "           \
+	"WHEN excluded.closed THEN excluded.at + 2 >= r.at "                   \
+	"AND (NOT r.closed OR excluded.at > r.at) "                            \
+	"WHEN r.closed THEN excluded.at > r.at + 2 "                           \
+	"ELSE excluded.at > r.at + 1 END"
+
+#define SQL_EXPIRE                                                             \
+	"DELETE FROM roam.relay "                                              \
+	"WHERE at < floor(extract(epoch FROM now()))::bigint - $1::bigint"
+
+#define SQL_FETCH                                                              \
+	"SELECT ip, closed, floor(extract(epoch FROM now()))::bigint - at, "   \
+	"seq FROM roam.relay WHERE seq > $1::bigint ORDER BY seq"
+
+#define SQL_READBACK                                                           \
+	"SELECT ip, closed, floor(extract(epoch FROM now()))::bigint - at, "   \
+	"seq FROM roam.relay WHERE ip = ANY($1::text[])"
+
+struct db {
+	PGconn *conn;
+};
+
+/* The password, wherever libpq may take it from: never logged. */
+static char *secrets[2];
+
+static void
+remember_secrets(const PQconninfoOption *opts)
+{
+	const char *env = getenv("PGPASSWORD");
+
+	for (; opts && opts->keyword; opts++)
+		if (strcmp(opts->keyword, "password") == 0 && opts->val &&
+		    *opts->val && !secrets[0])
+			secrets[0] = strdup(opts->val);
+	if (env && *env && !secrets[1])
+		secrets[1] = strdup(env);
+}
+
+/* Replaces every copy of secret in s (room for 3 times its length) by
+ * "***". */
+static void
+mask(char *s, const char *secret)
+{
+	size_t n = strlen(secret);
+	char *p = s;
+
+	while (n && (p = strstr(p, secret))) {
+		memmove(p + 3, p + n, strlen(p + n) + 1);
+		p[0] = p[1] = p[2] = '*';
+		p += 3;
+	}
+}
+
+/* Replaces the text of every "quoted" part of s by ***: libpq quotes the
+ * part of a connection string it cannot parse, which may be the
+ * password's. */
+static void
+withhold_quoted(char *s)
+{
+	char *p = s, *q;
+
+	while ((p = strchr(p, '"')) && (q = strchr(p + 1, '"'))) {
+		memmove(p + 4, q, strlen(q) + 1);
+		p[1] = p[2] = p[3] = '*';
+		p += 5;
+	}
+}
+
+/* libpq's message on one line, printable, with no password in it. */
+static void
+fail_pq(struct fail *f, const char *what, const char *msg, int withhold)
+{
+	size_t len = strlen(msg), o = 0;
+	/* Room for what mask and withhold_quoted add. */
+	char *s = malloc(8 * len + 16), *w;
+
+	if (!s) {
+		FAIL(f, 111, what, ": out of memory");
+		return;
+	}
+	memcpy(s, msg, len + 1);
+	for (size_t i = 0; i < 2; i++)
+		if (secrets[i])
+			mask(s, secrets[i]);
+	if (withhold)
+		withhold_quoted(s);
+	for (w = s; *w; w++) {
+		unsigned char c = (unsigned char)*w;
+
+		if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
+			if (o && s[o - 1] != ' ')
+				s[o++] = ' ';
+		} else if (c >= 0x20 && c < 0x7f) {
+			s[o++] = *w;
+		} else {
+			s[o++] = '?';
+		}
+	}
+	while (o && s[o - 1] == ' ')
+		o--;
+	s[o] = '\0';
+	FAIL(f, 111, what, ": ", o ? s : "no reason given");
+	free(s);
+}
+
+static void
+ignore_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+/* One statement with its parameters; the result if it has the status
+ * wanted, else NULL and the failure. */
+static PGresult *
+run(struct db *d, const char *what, const char *sql, int n,
+    const char *const *params, ExecStatusType want, struct fail *f)
+{
+	PGresult *res = PQexecParams(d->conn, sql, n, 0, params, 0, 0, 0);
+	const char *sev, *primary;
+
+	if (res && PQresultStatus(res) == want)
+		return res;
+	sev = res ? PQresultErrorField(res, PG_DIAG_SEVERITY) : 0;
+	primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : 0;
+	if (sev && primary) {
+		/* The server's own words, without the statement quoted. */
+		char *msg = malloc(strlen(sev) + strlen(primary) + 3);
+
+		if (msg)
+			sprintf(msg, "%s: %s", sev, primary);
+		fail_pq(f, what, msg ? msg : primary, 0);
+		free(msg);
+	} else {
+		fail_pq(f, what,
+			res ? PQresultErrorMessage(res)
+			    : PQerrorMessage(d->conn),
+			0);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+run_command(struct db *d, const char *what, const char *sql, int n,
+	    const char *const *params, struct fail *f)
+{
+	PGresult *res = run(d, what, sql, n, params, PGRES_COMMAND_OK, f);
+
+	PQclear(res);
+	return res ? 0 : -1;
+}
+
+/* Whether libpq takes s as a connection string rather than a database
+ * name, as its documentation says. */
+static int
+is_conninfo(const char *s)
+{
+	return strchr(s, '=') || strncmp(s, "postgresql://", 13) == 0 ||
+	       strncmp(s, "postgres://", 11) == 0;
+}
+
+/* ROAM_PG parsed: a malformed one is reported with its quoted parts
+ * withheld. */
+static int
+check_conninfo(const char *conninfo, struct fail *f)
+{
+	PQconninfoOption *opts;
+	char *err = 0;
+
+	if (!is_conninfo(conninfo))
+		return 0;
+	if (!(opts = PQconninfoParse(conninfo, &err))) {
+		fail_pq(f, "unable to use ROAM_PG", err ? err : "out of memory",
+			1);
+		PQfreemem(err);
+		return -1;
+	}
+	remember_secrets(opts);
+	PQconninfoFree(opts);
+	return 0;
+}
+
+/* A connection in the state roamsync expects, or NULL and the failure. */
+struct db *
+db_connect(const char *conninfo, struct fail *f)
+{
+	const char *vals[] = {CONN_VALUES, conninfo, 0};
+	struct db *d;
+
+	remember_secrets(0);
+	if (check_conninfo(conninfo, f) == -1)
+		return 0;
+	if (!(d = calloc(1, sizeof *d))) {
+		FAILSYS(f, "unable to connect to the database");
+		return 0;
+	}
+	d->conn = PQconnectdbParams(conn_keys, vals, 1);
+	if (!d->conn || PQstatus(d->conn) != CONNECTION_OK) {
+		fail_pq(f, "unable to connect to the database",
+			d->conn ? PQerrorMessage(d->conn) : "out of memory", 0);
+		db_close(d);
+		return 0;
+	}
+	PQsetNoticeProcessor(d->conn, ignore_notice, 0);
+	if (run_command(d, "unable to set the statement timeout", SET_TIMEOUT,
+			0, 0, f) == -1) {
+		db_close(d);
+		return 0;
+	}
+	return d;
+}
+
+void
+db_close(struct db *d)
+{
+	if (!d)
+		return;
+	PQfinish(d->conn);
+	free(d);
+}
+
+int
+db_socket(const struct db *d)
+{
+	return PQsocket(d->conn);
+}
+
+/* "database DB on HOST port PORT as USER", printable. */
+void
+db_describe(const struct db *d, char *buf, size_t size)
+{
+	const char *parts[] = {PQdb(d->conn), PQhost(d->conn), PQport(d->conn),
+			       PQuser(d->conn)};
+	char safe[4][LOG_SAFE];
+
+	for (size_t i = 0; i < 4; i++) {
+		const char *p = parts[i] ? parts[i] : "";
+
+		log_sanitize(safe[i], sizeof safe[i], p, strlen(p));
+	}
+	snprintf(buf, size, "database %s on %s port %s as %s", safe[0], safe[1],
+		 safe[2], safe[3]);
+}
+
+/* LISTEN, committed at once (autocommit): before the state is read. */
+int
+db_listen(struct db *d, struct fail *f)
+{
+	return run_command(d, "unable to listen", SQL_LISTEN, 0, 0, f);
+}
+
+/* "{a,b}" of n items, each written by put into room bytes at most. */
+static char *
+array_of(const struct db_change *c, size_t n, size_t room,
+	 size_t (*put)(char *, const struct db_change *))
+{
+	char *s = malloc(n * (room + 1) + 3), *p = s;
+
+	if (!s)
+		return 0;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			*p++ = ',';
+		p += put(p, &c[i]);
+	}
+	*p++ = '}';
+	*p = '\0';
+	return s;
+}
+
+/* A canonical address holds no character an array literal quotes. */
+static size_t
+put_ip(char *p, const struct db_change *c)
+{
+	size_t n = strlen(c->ip);
+
+	memcpy(p, c->ip, n);
+	return n;
+}
+
+static size_t
+put_age(char *p, const struct db_change *c)
+{
+	return (size_t)sprintf(p, "%llu", (unsigned long long)c->age);
+}
+
+static size_t
+put_closed(char *p, const struct db_change *c)
+{
+	*p = c->closed ? 't' : 'f';
+	return 1;
+}
+
+/* The changes, in one statement. */
+int
+db_push(struct db *d, const struct db_change *c, size_t n, struct fail *f)
+{
+	char *params[3] = {array_of(c, n, IP_FMTLEN, put_ip),
+			   array_of(c, n, 20, put_age),
+			   array_of(c, n, 1, put_closed)};
+	int r = -1;
+
+	if (!params[0] || !params[1] || !params[2])
+		FAILSYS(f, "unable to push the changes");
+	else
+		r = run_command(d, "unable to push the changes", SQL_PUSH, 3,
+				(const char *const *)params, f);
+	for (size_t i = 0; i < 3; i++)
+		free(params[i]);
+	return r;
+}
+
+/* Rows older than maxage seconds, open or closed, deleted. */
+int
+db_expire(struct db *d, uint64_t maxage, struct fail *f)
+{
+	char age[24];
+	const char *params[] = {age};
+
+	snprintf(age, sizeof age, "%llu", (unsigned long long)maxage);
+	return run_command(d, "unable to expire roam.relay", SQL_EXPIRE, 1,
+			   params, f);
+}
+
+/* A signed decimal that fits in 64 bits, all of s. */
+static int
+scan_i64(const char *s, int64_t *v)
+{
+	int neg = *s == '-';
+	uint64_t u = 0;
+
+	s += neg;
+	if (!*s)
+		return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || u > (uint64_t)INT64_MAX / 10)
+			return 0;
+		u = u * 10 + (uint64_t)(*s - '0');
+	}
+	if (u > (uint64_t)INT64_MAX)
+		return 0;
+	*v = neg ? -(int64_t)u : (int64_t)u;
+	return 1;
+}
+
+/* One row checked into out; a row that is not an address is refused
+ * with a warning. */
+static int
+take_row(const PGresult *res, int i, struct db_row *out, int64_t *seq)
+{
+	const char *ip = PQgetvalue(res, i, 0), *closed = PQgetvalue(res, i, 1);
+	int len = PQgetlength(res, i, 0);
+	int64_t age;
+	char safe[LOG_SAFE];
+
+	if (!scan_i64(PQgetvalue(res, i, 3), seq))
+		*seq = 0;
+	if (ip_canonical(out->ip, ip, (size_t)len) &&
+	    (!strcmp(closed, "t") || !strcmp(closed, "f")) &&
+	    scan_i64(PQgetvalue(res, i, 2), &age)) {
+		out->closed = closed[0] == 't';
+		out->age = age > 0 ? (uint64_t)age : 0;
+		return 1;
+	}
+	log_sanitize(safe, sizeof safe, ip, (size_t)len);
+	log_warn("refusing a row of roam.relay: not an IP address: ", safe);
+	return 0;
+}
+
+/* The rows a query gives, checked; rows->last the highest seq seen. */
+static int
+fetch(struct db *d, const char *sql, const char *param, struct db_rows *rows,
+      struct fail *f)
+{
+	const char *params[] = {param};
+	PGresult *res = run(d, "unable to read roam.relay", sql, 1, params,
+			    PGRES_TUPLES_OK, f);
+	int n;
+
+	if (!res)
+		return -1;
+	if ((n = PQntuples(res)) > 0 &&
+	    !(rows->v = calloc((size_t)n, sizeof *rows->v))) {
+		FAILSYS(f, "unable to read roam.relay");
+		PQclear(res);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		int64_t seq;
+
+		if (take_row(res, i, &rows->v[rows->n], &seq))
+			rows->n++;
+		else
+			rows->refused++;
+		if (seq > rows->last)
+			rows->last = seq;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* The rows changed after seq since, in order. */
+int
+db_fetch(struct db *d, int64_t since, struct db_rows *rows, struct fail *f)
+{
+	char arg[24];
+
+	*rows = (struct db_rows){.last = since};
+	snprintf(arg, sizeof arg, "%lld", (long long)since);
+	return fetch(d, SQL_FETCH, arg, rows, f);
+}
+
+/* The rows of the addresses of changes just pushed, as the database
+ * decided: a change that lost to a later one elsewhere is undone here. */
+int
+db_fetch_pushed(struct db *d, const struct db_change *c, size_t n,
+		struct db_rows *rows, struct fail *f)
+{
+	char *ips = array_of(c, n, IP_FMTLEN, put_ip);
+	int r;
+
+	*rows = (struct db_rows){0};
+	if (!ips) {
+		FAILSYS(f, "unable to read roam.relay");
+		return -1;
+	}
+	r = fetch(d, SQL_READBACK, ips, rows, f);
+	free(ips);
+	return r;
+}
+
+void
+db_rows_free(struct db_rows *rows)
+{
+	free(rows->v);
+	*rows = (struct db_rows){0};
+}
+
+/* After poll() found the socket readable: whether a change was notified,
+ * or the connection is gone. */
+enum db_wake
+db_wake(struct db *d, struct fail *f)
+{
+	PGnotify *n;
+	enum db_wake r = DB_QUIET;
+	int self = PQbackendPID(d->conn);
+
+	if (!PQconsumeInput(d->conn) || PQstatus(d->conn) == CONNECTION_BAD) {
+		fail_pq(f, "lost the database", PQerrorMessage(d->conn), 0);
+		return DB_LOST;
+	}
+	/* Our own changes are read back as they are pushed. */
+	while ((n = PQnotifies(d->conn))) {
+		if (n->be_pid != self)
+			r = DB_NOTIFIED;
+		PQfreemem(n);
+	}
+	return r;
+}
+
+/* roamsync -i: the schema created or brought up to date. */
+int
+db_install(const char *conninfo, struct fail *f)
+{
+	struct db *d = db_connect(conninfo, f);
+	int r;
+
+	if (!d)
+		return -1;
+	r = run_command(d, "unable to install the schema roam", roamsync_sql, 0,
+			0, f);
+	db_close(d);
+	return r;
+}

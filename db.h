@@ -1,0 +1,53 @@
+/* db.h: the roam.relay table in PostgreSQL, through libpq: roamsync's
+ * alone; nothing else links libpq. */
+#ifndef DB_H
+#define DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ip.h"
+#include "log.h"
+
+struct db;
+
+/* A change to push: an address opened or refreshed age seconds ago, or
+ * closed then. */
+struct db_change {
+	char ip[IP_FMTLEN];
+	uint64_t age;
+	int closed;
+};
+
+/* A row read back, checked: a canonical address. */
+struct db_row {
+	char ip[IP_FMTLEN];
+	uint64_t age; /* seconds before the database's now; 0 if ahead */
+	int closed;
+};
+
+struct db_rows {
+	struct db_row *v;
+	size_t n;
+	size_t refused; /* rows that are not addresses, each warned of */
+	int64_t last;	/* the highest seq read, or the one given */
+};
+
+/* What a wait on the connection found. */
+enum db_wake { DB_LOST = -1, DB_QUIET = 0, DB_NOTIFIED = 1 };
+
+struct db *db_connect(const char *conninfo, struct fail *f);
+void db_close(struct db *d);
+int db_socket(const struct db *d);
+void db_describe(const struct db *d, char *buf, size_t size);
+int db_listen(struct db *d, struct fail *f);
+int db_push(struct db *d, const struct db_change *c, size_t n, struct fail *f);
+int db_expire(struct db *d, uint64_t maxage, struct fail *f);
+int db_fetch(struct db *d, int64_t since, struct db_rows *rows, struct fail *f);
+int db_fetch_pushed(struct db *d, const struct db_change *c, size_t n,
+		    struct db_rows *rows, struct fail *f);
+void db_rows_free(struct db_rows *rows);
+enum db_wake db_wake(struct db *d, struct fail *f);
+int db_install(const char *conninfo, struct fail *f);
+
+#endif

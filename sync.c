@@ -1,0 +1,437 @@
+/* sync.c: roamsync's work: this host's logins and closes pushed to the
+ * database, the other hosts' merged here. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "openlist.h"
+#include "outbox.h"
+#include "roamdir.h"
+#include "safe.h"
+#include "sync.h"
+#include "update.h"
+
+/* Retries after a failure: from 100 ms, doubling, to at most 1 s, so
+ * that a database back from an outage is found within a second. */
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 1000
+/* How often rows past their age are deleted from the database. */
+#define EXPIRE_EVERY_MS 60000
+
+#define WATCH_MASK                                                             \
+	(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM |     \
+	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK)
+
+struct sync {
+	const struct sync_config *cf;
+	int dirfd, inotify;
+	struct db *db;	  /* NULL while the link is down */
+	int64_t last;	  /* the highest seq merged */
+	int reported;	  /* this outage is in the log already */
+	unsigned backoff; /* ms */
+	uint64_t retry_at, expire_at;
+	int dirty;	  /* the outbox may hold lines */
+	int check_outbox; /* it may be missing */
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t
+epoch(void)
+{
+	return (uint64_t)time(0);
+}
+
+/* The link is down: one line for the whole outage, then retries. */
+static void
+down(struct sync *s, const struct fail *f)
+{
+	db_close(s->db);
+	s->db = 0;
+	if (!s->reported)
+		log_warn(f->msg, "; retrying");
+	s->reported = 1;
+	s->retry_at = now_ms() + s->backoff;
+	s->backoff =
+	    s->backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : s->backoff * 2;
+}
+
+/* The number of lines in text, the last one unterminated included. */
+static size_t
+count_lines(const char *text, size_t len)
+{
+	size_t n = 1;
+
+	for (const char *p = text;
+	     (p = memchr(p, '\n', len - (size_t)(p - text))); p++)
+		n++;
+	return n;
+}
+
+/* A change from a time on this host's clock. */
+static void
+change_of(struct db_change *c, const char *ip, uint64_t ts, int closed,
+	  uint64_t now)
+{
+	memcpy(c->ip, ip, sizeof c->ip);
+	c->age = now > ts ? now - ts : 0;
+	c->closed = closed;
+}
+
+/* The outbox's lines as changes; a malformed line is warned of. */
+static size_t
+outbox_changes(const char *text, size_t len, struct db_change *c)
+{
+	struct outbox_event ev;
+	size_t n = 0, pos = 0, lineno = 0;
+	uint64_t now = epoch();
+
+	while (pos < len) {
+		const char *line = text + pos,
+			   *nl = memchr(line, '\n', len - pos);
+		size_t ll = nl ? (size_t)(nl - line) : len - pos;
+		enum outbox_kind k = outbox_parse_line(line, ll, &ev);
+
+		pos += ll + 1;
+		lineno++;
+		if (k == OUTBOX_BAD)
+			openlist_warn(ROAM_SENDING, lineno,
+				      "ignoring malformed line", line, ll);
+		else if (k != OUTBOX_EMPTY)
+			change_of(&c[n++], ev.ip, ev.ts, k == OUTBOX_CLOSE,
+				  now);
+	}
+	return n;
+}
+
+static int merge_rows(struct sync *s, const struct db_rows *rows,
+		      struct outcome *o, struct fail *f);
+
+/* The pushed addresses as the database has them now, merged: a change
+ * that lost to a later one from another host is undone here. */
+static int
+read_back(struct sync *s, const struct db_change *c, size_t n, struct fail *f)
+{
+	struct db_rows rows;
+	struct outcome o;
+	int r;
+
+	if (db_fetch_pushed(s->db, c, n, &rows, f) == -1)
+		return -1;
+	r = merge_rows(s, &rows, &o, f);
+	db_rows_free(&rows);
+	return r;
+}
+
+/* Pushes what the outbox held, once it is taken: 1 pushed, 0 nothing. */
+static int
+push_taken(struct sync *s, const char *text, size_t len, struct fail *f)
+{
+	struct db_change *c;
+	size_t n;
+	int r;
+
+	if (!text)
+		return 0;
+	if (!(c = calloc(count_lines(text, len), sizeof *c))) {
+		FAILSYS(f, "unable to push ", ROAM_SENDING);
+		return -1;
+	}
+	n = outbox_changes(text, len, c);
+	r = n ? db_push(s->db, c, n, f) : 0;
+	if (r == 0)
+		outbox_done(s->dirfd);
+	if (r == 0 && n)
+		r = read_back(s, c, n, f);
+	free(c);
+	return r == -1 ? -1 : 1;
+}
+
+/*
+ * The outbox's lines pushed, in one statement each time it is taken: a
+ * left open-smtp.outbox.sending first, then the outbox. A failure keeps
+ * them for the next connection.
+ */
+static int
+push_outbox(struct sync *s, struct fail *f)
+{
+	s->dirty = 0;
+	for (int i = 0; i < 2; i++) {
+		char *text;
+		size_t len;
+		int r;
+
+		if (safe_dir(s->dirfd, s->cf->dir, f) == -1 ||
+		    outbox_take(s->dirfd, &text, &len, f) == -1)
+			return -1;
+		r = push_taken(s, text, len, f);
+		free(text);
+		if (r <= 0)
+			return r;
+	}
+	s->dirty = 1; /* more may have come meanwhile */
+	return 0;
+}
+
+/*
+ * Every open address of the list, as logins at their times: what this
+ * host opened while the outbox was missing reaches the database too. An
+ * address closed since on another host stays closed there: its row is
+ * the later.
+ */
+static int
+push_list(struct sync *s, struct fail *f)
+{
+	struct openlist_cursor cur = {0};
+	struct openentry e;
+	struct db_change *c;
+	char *text;
+	size_t n = 0;
+	uint64_t now = epoch();
+	int r = 0;
+
+	if (roamdir_read(s->dirfd, ROAM_LIST, 0, &text, &cur.len, 0, f) == -1)
+		return -1;
+	if (!text)
+		return 0;
+	cur.text = text;
+	if (!(c = calloc(count_lines(text, cur.len), sizeof *c))) {
+		FAILSYS(f, "unable to push ", ROAM_LIST);
+		free(text);
+		return -1;
+	}
+	while (openlist_next(&cur, &e) != LINE_EMPTY) {
+		uint64_t age = now > e.ts ? now - e.ts : 0;
+
+		if (e.ip[0] && age <= s->cf->maxage)
+			change_of(&c[n++], e.ip, e.ts, 0, now);
+	}
+	if (n)
+		r = db_push(s->db, c, n, f);
+	free(c);
+	free(text);
+	return r;
+}
+
+/* Rows into arrivals: open ones younger than the expiry age, with this
+ * host's rule and a time on its clock; closed ones. */
+static int
+merge_rows(struct sync *s, const struct db_rows *rows, struct outcome *o,
+	   struct fail *f)
+{
+	struct openentry *v = calloc(rows->n + 1, sizeof *v);
+	struct arrivals a = {.now = epoch()};
+	size_t nopen = 0, nclosed = rows->n;
+	int r = 0;
+
+	*o = (struct outcome){0};
+	if (!v) {
+		FAILSYS(f, "unable to merge the changes");
+		return -1;
+	}
+	for (size_t i = 0; i < rows->n; i++) {
+		const struct db_row *row = &rows->v[i];
+		struct openentry *e;
+
+		if (!row->closed && row->age > s->cf->maxage)
+			continue;
+		e = row->closed ? &v[--nclosed] : &v[nopen++];
+		memcpy(e->ip, row->ip, sizeof e->ip);
+		e->rule = s->cf->rule;
+		e->rulelen = strlen(s->cf->rule);
+		e->ts = a.now > row->age ? a.now - row->age : 0;
+	}
+	a.open = v;
+	a.nopen = nopen;
+	a.closed = v + nclosed;
+	a.nclosed = rows->n - nclosed;
+	if (a.nopen || a.nclosed)
+		r = update_merge(s->cf->dir, &a, o, f);
+	free(v);
+	return r;
+}
+
+/* The rows changed since the last merged, merged here. */
+static int
+pull(struct sync *s, int64_t since, size_t *count, struct fail *f)
+{
+	struct db_rows rows;
+	struct outcome o;
+	int r;
+
+	if (db_fetch(s->db, since, &rows, f) == -1)
+		return -1;
+	r = merge_rows(s, &rows, &o, f);
+	if (r == 0)
+		s->last = rows.last;
+	if (count)
+		*count = rows.n;
+	db_rows_free(&rows);
+	return r;
+}
+
+static int
+expire(struct sync *s, struct fail *f)
+{
+	s->expire_at = now_ms() + EXPIRE_EVERY_MS;
+	return db_expire(s->db, s->cf->maxage, f);
+}
+
+/*
+ * Connects and resyncs: LISTEN first, so that no change made while the
+ * state is read goes unnoticed; this host's changes pushed; then the
+ * whole table read and merged.
+ */
+static void
+link_up(struct sync *s)
+{
+	char who[4 * LOG_SAFE], num[24];
+	struct fail f;
+	size_t n;
+
+	if (!(s->db = db_connect(s->cf->conninfo, &f)) ||
+	    db_listen(s->db, &f) == -1 || push_outbox(s, &f) == -1 ||
+	    push_list(s, &f) == -1 || expire(s, &f) == -1 ||
+	    pull(s, 0, &n, &f) == -1) {
+		down(s, &f);
+		return;
+	}
+	db_describe(s->db, who, sizeof who);
+	snprintf(num, sizeof num, "%zu", n);
+	log_info("connected to ", who);
+	log_info("resynced ", num, " entries");
+	s->reported = 0;
+	s->backoff = RETRY_MIN_MS;
+}
+
+/* ROAM_DIR's events: the outbox written, made, moved or removed. */
+static void
+read_events(struct sync *s)
+{
+	char buf[8192]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while ((n = read(s->inotify, buf, sizeof buf)) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const void *)p;
+
+			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF |
+					IN_IGNORED | IN_UNMOUNT))
+				log_fatal(111, s->cf->dir,
+					  " was removed or moved");
+			if (ev->mask & IN_Q_OVERFLOW)
+				s->dirty = s->check_outbox = 1;
+			if (ev->len && strcmp(ev->name, ROAM_OUTBOX) == 0)
+				s->dirty = s->check_outbox = 1;
+			p += sizeof *ev + ev->len;
+		}
+	}
+	if (n == -1 && errno != EAGAIN && errno != EINTR)
+		log_fatal(111,
+			  "unable to read inotify events: ", strerror(errno));
+}
+
+/* Blocks until the outbox changes, a notification comes, or a timer. */
+static void
+wait_events(struct sync *s)
+{
+	struct pollfd p[2] = {
+	    {.fd = s->inotify, .events = POLLIN},
+	    {.fd = s->db ? db_socket(s->db) : -1, .events = POLLIN}};
+	uint64_t now = now_ms(), at = s->db ? s->expire_at : s->retry_at;
+	int timeout = at > now ? (int)(at - now) : 0;
+
+	if (poll(p, 2, timeout) == -1) {
+		if (errno != EINTR)
+			log_fatal(111, "unable to poll: ", strerror(errno));
+		return;
+	}
+	if (p[0].revents)
+		read_events(s);
+}
+
+/* Notifications that came, read by libpq meanwhile or waiting on the
+ * socket: the changes they announce merged. */
+static void
+take_notifications(struct sync *s)
+{
+	struct fail f;
+
+	switch (db_wake(s->db, &f)) {
+	case DB_LOST:
+		down(s, &f);
+		break;
+	case DB_NOTIFIED:
+		if (pull(s, s->last, 0, &f) == -1)
+			down(s, &f);
+		break;
+	case DB_QUIET:
+		break;
+	}
+}
+
+/* The directory, checked, watched, and its outbox made. */
+static void
+start(struct sync *s)
+{
+	struct fail f;
+
+	if ((s->dirfd = roamdir_open(s->cf->dir, &f)) == -1 ||
+	    safe_dir(s->dirfd, s->cf->dir, &f) == -1 ||
+	    outbox_create(s->dirfd, &f) == -1)
+		log_fatal(f.code, f.msg);
+	s->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->inotify == -1 ||
+	    inotify_add_watch(s->inotify, s->cf->dir, WATCH_MASK) == -1)
+		log_fatal(111, "unable to watch ", s->cf->dir, ": ",
+			  strerror(errno));
+}
+
+/* One round: whatever is due, then a wait. */
+static void
+step(struct sync *s)
+{
+	struct fail f;
+
+	if (s->check_outbox) {
+		s->check_outbox = 0;
+		if (outbox_create(s->dirfd, &f) == -1)
+			log_fatal(f.code, f.msg);
+	}
+	if (!s->db && now_ms() >= s->retry_at)
+		link_up(s);
+	if (s->db && s->dirty && push_outbox(s, &f) == -1)
+		down(s, &f);
+	if (s->db && now_ms() >= s->expire_at && expire(s, &f) == -1)
+		down(s, &f);
+	if (s->db)
+		take_notifications(s);
+	if (!s->dirty || !s->db)
+		wait_events(s);
+	if (s->db)
+		take_notifications(s);
+}
+
+void
+sync_run(const struct sync_config *cf)
+{
+	struct sync s = {.cf = cf, .backoff = RETRY_MIN_MS, .dirty = 1};
+
+	start(&s);
+	for (;;)
+		step(&s);
+}
