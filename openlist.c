@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "digits.h"
 #include "openlist.h"
 #include "rules.h"
 
@@ -12,17 +13,7 @@
 static int
 parse_ts(const char *line, size_t cut, size_t len, uint64_t *ts)
 {
-	size_t i = cut + 1;
-
-	*ts = 0;
-	if (len - i == 0 || len - i > 19)
-		return 0;
-	for (; i < len; i++) {
-		if (line[i] < '0' || line[i] > '9')
-			return 0;
-		*ts = *ts * 10 + (uint64_t)(line[i] - '0');
-	}
-	return 1;
+	return digits_scan(line + cut + 1, len - cut - 1, 19, ts);
 }
 
 /*

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "digits.h"
 #include "outbox.h"
 #include "roamdir.h"
 
@@ -126,21 +127,6 @@ outbox_add_close(const char *dir, const char *ip, uint64_t ts, struct fail *f)
 	return append(dir, buf, (size_t)n, 1, f);
 }
 
-/* 1 to 19 digits, all of s. */
-static int
-parse_ts(const char *s, size_t len, uint64_t *ts)
-{
-	*ts = 0;
-	if (len == 0 || len > 19)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		*ts = *ts * 10 + (uint64_t)(s[i] - '0');
-	}
-	return 1;
-}
-
 /* One line without its newline: a login's list line, or a close. */
 enum outbox_kind
 outbox_parse_line(const char *line, size_t len, struct outbox_event *ev)
@@ -160,7 +146,8 @@ outbox_parse_line(const char *line, size_t len, struct outbox_event *ev)
 	}
 	if (!(tab = memchr(line, '\t', len)) ||
 	    !ip_canonical(ev->ip, line + 1, (size_t)(tab - line) - 1) ||
-	    !parse_ts(tab + 1, len - (size_t)(tab - line) - 1, &ev->ts)) {
+	    !digits_scan(tab + 1, len - (size_t)(tab - line) - 1, 19,
+			 &ev->ts)) {
 		*ev = (struct outbox_event){0};
 		return OUTBOX_BAD;
 	}

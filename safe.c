@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "digits.h"
 #include "roamdir.h"
 #include "safe.h"
 
@@ -14,21 +15,6 @@ static const char *const files[] = {
     ".",	ROAM_LIST,    ROAM_LOCK,    ROAM_RULES,	 ROAM_CDB,
     ROAM_INDEX, ROAM_JOURNAL, ROAM_MERGING, ROAM_OUTBOX, ROAM_SENDING,
 };
-
-/* A decimal field of /etc/passwd, to its end. */
-static int
-field_num(const char *s, size_t n, unsigned long *v)
-{
-	*v = 0;
-	if (n == 0 || n > 10)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		*v = *v * 10 + (unsigned long)(s[i] - '0');
-	}
-	return 1;
-}
 
 /*
  * The primary group of uid in the text of /etc/passwd
@@ -46,7 +32,7 @@ passwd_gid(const char *text, size_t len, uid_t uid, gid_t *gid)
 		       k = 0;
 		const char *fld[5] = {0};
 		size_t flen[5] = {0};
-		unsigned long u, g;
+		uint64_t u, g;
 
 		pos += n + 1;
 		for (size_t i = 0; i <= n && k < 5; i++)
@@ -55,8 +41,8 @@ passwd_gid(const char *text, size_t len, uid_t uid, gid_t *gid)
 				flen[k++] = i - start;
 				start = i + 1;
 			}
-		if (k == 5 && field_num(fld[2], flen[2], &u) && u == uid &&
-		    field_num(fld[3], flen[3], &g)) {
+		if (k == 5 && digits_scan(fld[2], flen[2], 10, &u) &&
+		    u == uid && digits_scan(fld[3], flen[3], 10, &g)) {
 			*gid = (gid_t)g;
 			return 1;
 		}
