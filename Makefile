@@ -295,7 +295,7 @@ asan: all tests/unit/unit $(TEST_HELPERS) $(ASAN_PROGS) $(ASAN_DIR)/unit
 # crashes written to build-fuzz/ as TARGET-crash-*, -leak-*, -timeout-*.
 FUZZ_CC = clang
 FUZZ_DIR = build-fuzz
-FUZZ_TARGETS = rules openlist ip passwd
+FUZZ_TARGETS = rules openlist ip passwd outbox
 FUZZ_SECONDS = 20
 FUZZ_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
