@@ -112,3 +112,30 @@ pgnet_cert() {
 			-extfile <(printf 'subjectAltName=%s\n' "$san") \
 			-out "$dir/$name.crt" 2>/dev/null
 }
+
+# pgnet_standby PRIMARY DIR PORT: a streaming standby of PRIMARY's server in
+# DIR, listening on PORT, made by pg_basebackup -R (its primary_conninfo and
+# standby.signal) and started; then PRIMARY waits for it on every commit
+# (synchronous_standby_names, set on PRIMARY alone), so that what a commit
+# returned is on both when PRIMARY dies.
+pgnet_standby() {
+	local primary=$1 dir=$2 port=$3
+	pgnet_own "$dir"
+	pg_as "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$(pgnet_port "$primary")" \
+		-U postgres -D "$dir/data" -R -X stream -c fast \
+		>"$dir/basebackup.log" 2>&1 || {
+		cat "$dir/basebackup.log" >&2
+		return 1
+	}
+	pgnet_conf "$dir" "$port"
+	pgnet_start "$dir"
+	pgnet_psql "$primary" postgres \
+		-c "ALTER SYSTEM SET synchronous_standby_names = '*'" \
+		-c 'SELECT pg_reload_conf()' >/dev/null
+}
+
+# pgnet_promote DIR: DIR's standby made a primary (pg_ctl promote), once it
+# accepts writes.
+pgnet_promote() {
+	pg_as "$PG_BIN/pg_ctl" -D "$1/data" -w promote >/dev/null
+}
