@@ -83,7 +83,7 @@ CREATE ROLE roam_sync NOLOGIN;
 CREATE ROLE $PG_ROLE LOGIN IN ROLE roam_sync;
 SQL
 	ROAM_PG="host=$1 port=$(pgnet_port "$1") dbname=$2 user=postgres" \
-		"$ROAMSYNC" -i >/dev/null
+		"$ROAMSYNC" -i >/dev/null 2>&1
 }
 
 # pgnet_port DIR: the port DIR's server listens on.
