@@ -115,6 +115,7 @@ lint: roamsync-sql.h
 		tests/helpers/mini-popup \
 		tests/helpers/probe-env tests/helpers/gate-checkpassword \
 		tests/helpers/crashpoints.bash tests/helpers/pg.bash \
+		tests/helpers/pgnet.bash tests/helpers/as-installed \
 		conf-examples/*-run .ci/run \
 		bench/run bench/restore bench/gen-data
 
