@@ -100,6 +100,10 @@ uninstall:
 demo: all
 	tests/demo
 
+# Several hosts: a private PostgreSQL, two mail hosts, their roamsync.
+demo-cluster: all
+	tests/demo-cluster
+
 SRCS = $(PROGS:=.c) $(COMMON:.o=.c) sync.c db.c tests/unit/unit.c \
 	tests/helpers/killwhen.c tests/helpers/merge.c
 BENCH_SRCS = bench/*.c bench/*.h
@@ -115,6 +119,8 @@ lint: roamsync-sql.h
 		tests/helpers/mini-popup \
 		tests/helpers/probe-env tests/helpers/gate-checkpassword \
 		tests/helpers/crashpoints.bash tests/helpers/pg.bash \
+		tests/helpers/pgnet.bash tests/helpers/as-installed \
+		tests/demo tests/demo-cluster \
 		conf-examples/*-run .ci/run \
 		bench/run bench/restore bench/gen-data
 
@@ -122,7 +128,7 @@ clean:
 	rm -f *.o $(PROGS) roamsync-sql.h tests/unit/unit $(TEST_HELPERS)
 	rm -rf build-asan build-fuzz build-valgrind
 
-.PHONY: all check install uninstall clean demo lint asan fuzz fuzz-run valgrind
+.PHONY: all check install uninstall clean demo demo-cluster lint asan fuzz fuzz-run valgrind
 
 # The benchmark (bench/README): not part of the tests. make bench runs the
 # full benchmark; make bench BENCHFLAGS=--quick a short one.
@@ -295,7 +301,7 @@ asan: all tests/unit/unit $(TEST_HELPERS) $(ASAN_PROGS) $(ASAN_DIR)/unit
 # crashes written to build-fuzz/ as TARGET-crash-*, -leak-*, -timeout-*.
 FUZZ_CC = clang
 FUZZ_DIR = build-fuzz
-FUZZ_TARGETS = rules openlist ip passwd
+FUZZ_TARGETS = rules openlist ip passwd outbox
 FUZZ_SECONDS = 20
 FUZZ_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all

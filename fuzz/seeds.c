@@ -1,5 +1,5 @@
 /* seeds.c: writes the unit tests' tables as seed inputs for the fuzzers:
- * seeds DIR writes DIR/ip/, DIR/rules/ and DIR/openlist/ files. The unit
+ * seeds DIR writes DIR/ip/, DIR/rules/, DIR/openlist/ and DIR/outbox/ files. The unit
  * tests' main becomes an unused static function, dropped with the tests
  * it calls, so nothing needs linking but the tables. */
 #define main static unit_main
@@ -37,5 +37,7 @@ main(int argc, char **argv)
 		seed(argv[1], "rules", i, rules[i].line);
 	for (i = 0; i < sizeof lines / sizeof lines[0]; i++)
 		seed(argv[1], "openlist", i, lines[i].line);
+	for (i = 0; i < sizeof outbox_lines / sizeof outbox_lines[0]; i++)
+		seed(argv[1], "outbox", i, outbox_lines[i].line);
 	return 0;
 }

@@ -4,7 +4,9 @@
 # database of its own for each test; hosts A, B (and C) are relay
 # directories on this machine, each with its own roamsync. Logins go
 # through the real chain; the relay is checked with tcprulescheck on each
-# host's cdb, as its tcpserver -x would decide.
+# host's cdb, as its tcpserver -x would decide, and in some tests by a real
+# tcpserver -x per host on its own address (smtp_up), connected to from the
+# address that logged in.
 
 load helpers/common
 load helpers/peers
@@ -77,13 +79,17 @@ elapsed_ms() {
 	assert_output 'roamsync: fatal: bad ROAM_RELAY_ENV "RELAYCLIENT=x": not NAME="value",... as tcprules takes'
 }
 
-@test "a login on host A opens the relay on host B within a second; B logs nothing per address" {
+@test "a login on host A opens the relay on host B within a second, as B's tcpserver -x sees it; B logs nothing per address" {
 	host_up A B
+	smtp_up A B
+	relay_denied B 127.0.0.5
 	[ ! -s "$(host_dir A)/open-smtp.outbox" ]
 	login_on A 127.0.0.5
 	start=$(date +%s%N)
-	wait_for 1 open_on B 127.0.0.5
-	echo "# from the end of the login on A to the relay open on B: $(elapsed_ms "$start") ms" >&3
+	wait_for 1 relay_granted B 127.0.0.5
+	echo "# from the end of the login on A to the relay granted by B's SMTP server: $(elapsed_ms "$start") ms" >&3
+	relay_granted A 127.0.0.5
+	relay_denied B 127.0.0.6
 	open_on A 127.0.0.5
 	closed_on B 127.0.0.6
 	run on B list_ips
@@ -405,8 +411,9 @@ SQL
 	[ "$(grep -cv -e '^restart_syscall' -e '<detached' <<<"$output")" -eq 0 ]
 }
 
-@test "three hosts: 90 logins at once, 30 on each: all 90 on every host within 5 s of the last" {
+@test "three hosts: 90 logins at once, 30 on each: all 90 on every host within 5 s of the last, each host's tcpserver -x relaying for them" {
 	host_up A B C
+	smtp_up A B C
 	# Waits for its own logins only: roamsync runs in the background too.
 	burst() {
 		local i pids=()
@@ -441,6 +448,8 @@ SQL
 	for h in A B C; do
 		for b in 1 2 3; do
 			open_on "$h" "127.0.$b.30"
+			relay_granted "$h" "127.0.$b.$((RANDOM % 30 + 1))"
 		done
+		relay_denied "$h" 127.0.4.1
 	done
 }

@@ -97,6 +97,11 @@ pg_setup_test() {
 		-c "CREATE DATABASE $db"
 	PG_DB=$db
 	ROAM_PG=$(pg_conninfo postgres) "$ROAMSYNC" -i 2>/dev/null
+	pg_hosts
+}
+
+# pg_hosts: the relay directories of hosts A to D, made; none running.
+pg_hosts() {
 	declare -gA HOST_DIR HOST_PID
 	HOST_DIR=()
 	HOST_PID=()
@@ -113,9 +118,10 @@ host_dir() {
 
 # host_start NAME [ROAM_PG]: roamsync for host NAME in the background, its
 # messages in $BATS_TEST_TMPDIR/NAME.log; its PID in HOST_PID and in PIDS.
-# Does not wait for it to connect.
+# ROAM_PG defaults to $HOST_PG, else to pg_conninfo's. Does not wait for it
+# to connect.
 host_start() {
-	local name=$1 conninfo=${2:-$(pg_conninfo)}
+	local name=$1 conninfo=${2:-${HOST_PG:-$(pg_conninfo)}}
 	ROAM_DIR=${HOST_DIR[$name]} ROAM_PG=$conninfo "$ROAMSYNC" \
 		2>>"$BATS_TEST_TMPDIR/$name.log" 3>&- &
 	HOST_PID[$name]=$!
@@ -186,4 +192,47 @@ open_on() {
 # closed_on NAME IP
 closed_on() {
 	! on "$1" relay_open "$2"
+}
+
+# smtp_addr NAME: host NAME's SMTP address: 127.0.10.1 for A, .2 for B...
+smtp_addr() {
+	local n
+	n=$(($(printf '%d' "'$1") - 64))
+	echo "127.0.10.$n"
+}
+
+# smtp_up NAME...: each host's SMTP side, as qmail-smtpd's would run: a
+# real tcpserver -x on the host's tcp.smtp.cdb, on the host's own address
+# (smtp_addr) and port $SMTP_PORT, running probe-env, which says whether
+# tcpserver set RELAYCLIENT. tcpserver -x drops every connection while the
+# cdb is missing: it is made first (clearopensmtp -f) if need be.
+smtp_up() {
+	local name addr pid
+	need_cmd tcpserver tcpclient
+	: "${SMTP_PORT:=$(free_port)}"
+	for name in "$@"; do
+		addr=$(smtp_addr "$name")
+		[ -e "${HOST_DIR[$name]}/tcp.smtp.cdb" ] ||
+			on "$name" "$CLEAROPENSMTP" -f || return 1
+		serve pid "$addr" "$SMTP_PORT" "$BATS_TEST_TMPDIR/smtp-$name.log" \
+			tcpserver -R -H -x "${HOST_DIR[$name]}/tcp.smtp.cdb" \
+			"$addr" "$SMTP_PORT" "$HELPERS/probe-env" || return 1
+	done
+}
+
+# smtp_says NAME IP: what host NAME's SMTP server says to a client
+# connecting from IP (tcpclient bound to IP): "RELAYCLIENT set for IP" or
+# "RELAYCLIENT unset for IP".
+smtp_says() {
+	probe_via tcpclient "$2" "$(smtp_addr "$1")" "$SMTP_PORT"
+}
+
+# relay_granted NAME IP: host NAME's SMTP server lets a client from IP relay.
+relay_granted() {
+	[ "$(smtp_says "$1" "$2")" = "RELAYCLIENT set for $2" ]
+}
+
+# relay_denied NAME IP: it answers a client from IP, without RELAYCLIENT.
+relay_denied() {
+	[ "$(smtp_says "$1" "$2")" = "RELAYCLIENT unset for $2" ]
 }
