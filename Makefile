@@ -5,6 +5,9 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 ROAMDIR ?= /var/qmail/roam
+# The version, in one place: the file VERSION (debian/changelog agrees;
+# tests/deb.bats checks it). prog -V prints it.
+VERSION := $(shell cat $(dir $(lastword $(MAKEFILE_LIST)))VERSION)
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -15,7 +18,8 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CDB_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcdb 2>/dev/null)
 CDB_LIBS := $(shell $(PKG_CONFIG) --libs libcdb 2>/dev/null || echo -lcdb)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DROAM_DIR_DEFAULT='"$(ROAMDIR)"' \
-	$(WARN) $(HARDEN) $(CDB_CFLAGS) $(CFLAGS)
+	-DROAM_VERSION='"$(VERSION)"' $(WARN) $(HARDEN) $(CDB_CFLAGS) \
+	$(CPPFLAGS) $(CFLAGS)
 LDHARDEN = -pie -Wl,-z,relro,-z,now
 # The programs are linked static-PIE by default: checkpw-roam starts twice
 # in every login, and loading three shared libraries was most of its cost
@@ -27,7 +31,7 @@ LIBS = $(CDB_LIBS) -lskarnet
 
 PROGS = checkpw-roam clearopensmtp roamsync
 COMMON = log.o ip.o rules.o atomicfile.o roamdir.o safe.o openlist.o \
-	listindex.o journal.o pending.o rebuild.o update.o outbox.o
+	listindex.o journal.o pending.o rebuild.o update.o outbox.o version.o
 MAN8 = man/checkpw-roam.8 man/clearopensmtp.8 man/roamsync.8
 MAN5 = man/open-smtp.5
 DATADIR ?= $(PREFIX)/share/checkpw-roam
@@ -49,6 +53,8 @@ clearopensmtp: clearopensmtp.o $(COMMON)
 
 roamsync: $(SYNC) $(COMMON)
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $(SYNC) $(COMMON) $(CDB_LIBS) $(PQ_LIBS) -lskarnet
+
+version.o: VERSION
 
 %.o: %.c *.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
