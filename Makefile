@@ -106,6 +106,20 @@ uninstall:
 demo: all
 	tests/demo
 
+# make deb: the Debian packages (debian/), built by dpkg-buildpackage from a
+# copy of the tree's sources (git's tracked and new files, none it ignores)
+# in build-deb/src, so that nothing built here leaks in; the .deb files,
+# .buildinfo and .changes land in build-deb/. lintian then checks them.
+DEB_DIR = build-deb
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	git -C $(CURDIR) ls-files -z --cached --others --exclude-standard | \
+		tar -C $(CURDIR) --null --ignore-failed-read -T - -cf - | \
+		tar -C $(DEB_DIR)/src -xf -
+	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning $(DEB_DIR)/*.changes
+
 SRCS = $(PROGS:=.c) $(COMMON:.o=.c) sync.c db.c tests/unit/unit.c \
 	tests/helpers/killwhen.c tests/helpers/merge.c
 BENCH_SRCS = bench/*.c bench/*.h
@@ -126,9 +140,9 @@ lint: roamsync-sql.h
 
 clean:
 	rm -f *.o $(PROGS) roamsync-sql.h tests/unit/unit $(TEST_HELPERS)
-	rm -rf build-asan build-fuzz build-valgrind
+	rm -rf build-asan build-fuzz build-valgrind build-deb
 
-.PHONY: all check install uninstall clean demo lint asan fuzz fuzz-run valgrind
+.PHONY: all check install uninstall clean demo deb lint asan fuzz fuzz-run valgrind
 
 # The benchmark (bench/README): not part of the tests. make bench runs the
 # full benchmark; make bench BENCHFLAGS=--quick a short one.
