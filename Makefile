@@ -128,14 +128,16 @@ lint: roamsync-sql.h
 		$(filter-out roamsync-sql.h,$(wildcard *.h)) $(BENCH_SRCS)
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability \
 		--std=c11 --quiet --suppress=missingIncludeSystem -D_GNU_SOURCE \
-		$(SRCS) bench/*.c
+		-DROAM_VERSION='"$(VERSION)"' $(SRCS) bench/*.c
 	clang-tidy --quiet $(SRCS) -- -std=c11 -D_GNU_SOURCE -I. $(CDB_CFLAGS) \
-		$(PQ_CFLAGS)
+		$(PQ_CFLAGS) -DROAM_VERSION='"$(VERSION)"'
 	shellcheck tests/run tests/install-deps tests/helpers/fake-checkpassword \
 		tests/helpers/mini-popup \
 		tests/helpers/probe-env tests/helpers/gate-checkpassword \
 		tests/helpers/crashpoints.bash tests/helpers/pg.bash \
 		conf-examples/*-run .ci/run \
+		tests/helpers/deb.bash debian/tests/smoke debian/*.postinst \
+		debian/*.postrm debian/roamsync/sv/run debian/roamsync/sv/log/run \
 		bench/run bench/restore bench/gen-data
 
 clean:
