@@ -28,3 +28,16 @@ teardown() { common_teardown; }
 	assert_success
 	assert_output "$(cat "$TOP/VERSION")"
 }
+
+@test "debian/rules refuses to build when debian/changelog's version is not the file VERSION's" {
+	src=$BATS_TEST_TMPDIR/src
+	mkdir -p "$src"
+	cp -r "$TOP/debian" "$src/"
+	echo 0.0.1 >"$src/VERSION"
+	run make -C "$src" -f debian/rules override_dh_auto_configure
+	assert_failure
+	assert_output --partial "debian/changelog's version $(cat "$TOP/VERSION") is not VERSION's 0.0.1"
+	cp "$TOP/VERSION" "$src/VERSION"
+	run make -C "$src" -f debian/rules override_dh_auto_configure
+	assert_success
+}
