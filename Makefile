@@ -5,6 +5,9 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 ROAMDIR ?= /var/qmail/roam
+# The version, in one place: the file VERSION (debian/changelog agrees;
+# tests/deb.bats checks it). prog -V prints it.
+VERSION := $(shell cat $(dir $(lastword $(MAKEFILE_LIST)))VERSION)
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -15,7 +18,8 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CDB_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcdb 2>/dev/null)
 CDB_LIBS := $(shell $(PKG_CONFIG) --libs libcdb 2>/dev/null || echo -lcdb)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DROAM_DIR_DEFAULT='"$(ROAMDIR)"' \
-	$(WARN) $(HARDEN) $(CDB_CFLAGS) $(CFLAGS)
+	-DROAM_VERSION='"$(VERSION)"' $(WARN) $(HARDEN) $(CDB_CFLAGS) \
+	$(CPPFLAGS) $(CFLAGS)
 LDHARDEN = -pie -Wl,-z,relro,-z,now
 # The programs are linked static-PIE by default: checkpw-roam starts twice
 # in every login, and loading three shared libraries was most of its cost
@@ -27,7 +31,7 @@ LIBS = $(CDB_LIBS) -lskarnet
 
 PROGS = checkpw-roam clearopensmtp roamsync
 COMMON = log.o ip.o rules.o atomicfile.o roamdir.o safe.o openlist.o \
-	listindex.o journal.o pending.o rebuild.o update.o outbox.o
+	listindex.o journal.o pending.o rebuild.o update.o outbox.o version.o
 MAN8 = man/checkpw-roam.8 man/clearopensmtp.8 man/roamsync.8
 MAN5 = man/open-smtp.5
 DATADIR ?= $(PREFIX)/share/checkpw-roam
@@ -49,6 +53,8 @@ clearopensmtp: clearopensmtp.o $(COMMON)
 
 roamsync: $(SYNC) $(COMMON)
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $(SYNC) $(COMMON) $(CDB_LIBS) $(PQ_LIBS) -lskarnet
+
+version.o: VERSION
 
 %.o: %.c *.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -104,6 +110,20 @@ demo: all
 demo-cluster: all
 	tests/demo-cluster
 
+# make deb: the Debian packages (debian/), built by dpkg-buildpackage from a
+# copy of the tree's sources (git's tracked and new files, none it ignores)
+# in build-deb/src, so that nothing built here leaks in; the .deb files,
+# .buildinfo and .changes land in build-deb/. lintian then checks them.
+DEB_DIR = build-deb
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	git -C $(CURDIR) ls-files -z --cached --others --exclude-standard | \
+		tar -C $(CURDIR) --null --ignore-failed-read -T - -cf - | \
+		tar -C $(DEB_DIR)/src -xf -
+	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning $(DEB_DIR)/*.changes
+
 SRCS = $(PROGS:=.c) $(COMMON:.o=.c) sync.c db.c tests/unit/unit.c \
 	tests/helpers/killwhen.c tests/helpers/merge.c
 BENCH_SRCS = bench/*.c bench/*.h
@@ -112,9 +132,9 @@ lint: roamsync-sql.h
 		$(filter-out roamsync-sql.h,$(wildcard *.h)) $(BENCH_SRCS)
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability \
 		--std=c11 --quiet --suppress=missingIncludeSystem -D_GNU_SOURCE \
-		$(SRCS) bench/*.c
+		-DROAM_VERSION='"$(VERSION)"' $(SRCS) bench/*.c
 	clang-tidy --quiet $(SRCS) -- -std=c11 -D_GNU_SOURCE -I. $(CDB_CFLAGS) \
-		$(PQ_CFLAGS)
+		$(PQ_CFLAGS) -DROAM_VERSION='"$(VERSION)"'
 	shellcheck tests/run tests/install-deps tests/helpers/fake-checkpassword \
 		tests/helpers/mini-popup \
 		tests/helpers/probe-env tests/helpers/gate-checkpassword \
@@ -122,13 +142,15 @@ lint: roamsync-sql.h
 		tests/helpers/pgnet.bash tests/helpers/as-installed \
 		tests/demo tests/demo-cluster \
 		conf-examples/*-run .ci/run \
+		tests/helpers/deb.bash debian/tests/smoke debian/*.postinst \
+		debian/*.postrm debian/roamsync/sv/run debian/roamsync/sv/log/run \
 		bench/run bench/restore bench/gen-data
 
 clean:
 	rm -f *.o $(PROGS) roamsync-sql.h tests/unit/unit $(TEST_HELPERS)
-	rm -rf build-asan build-fuzz build-valgrind
+	rm -rf build-asan build-fuzz build-valgrind build-deb
 
-.PHONY: all check install uninstall clean demo demo-cluster lint asan fuzz fuzz-run valgrind
+.PHONY: all check install uninstall clean demo demo-cluster deb lint asan fuzz fuzz-run valgrind
 
 # The benchmark (bench/README): not part of the tests. make bench runs the
 # full benchmark; make bench BENCHFLAGS=--quick a short one.
@@ -215,8 +237,9 @@ ASAN_REPORTS = $(CURDIR)/$(ASAN_DIR)/reports
 # but dovecot.bats: Dovecot runs checkpassword under its vsz_limit (256 MB
 # of address space by default), where ASan cannot map its shadow memory
 # and every login fails; with "default_vsz_limit = 0" in that test's
-# dovecot.conf it could run here too.
-ASAN_SKIP_BATS = tests/dovecot.bats
+# dovecot.conf it could run here too. Nor deb.bats: it tests the programs
+# the packages install, built by dpkg-buildpackage, not these.
+ASAN_SKIP_BATS = tests/dovecot.bats tests/deb.bats
 ASAN_BATS = $(filter-out $(ASAN_SKIP_BATS),$(wildcard tests/*.bats))
 # exitcode 86: distinct from every status the programs give (1 is "bad
 # password" to qmail-popup).

@@ -28,6 +28,7 @@
 #include "rebuild.h"
 #include "roamdir.h"
 #include "update.h"
+#include "version.h"
 
 #define MARKER "CHECKPW_ROAM_CHANNEL"
 #define WAIT_MS_DEFAULT 2000
@@ -267,7 +268,7 @@ detach(int chan)
 static void
 usage(void)
 {
-	log_fatal(2, "usage: checkpw-roam REALCHECKPW PROG [ARGS...]");
+	log_fatal(2, "usage: checkpw-roam REALCHECKPW PROG [ARGS...] | -V");
 }
 
 static void
@@ -498,6 +499,8 @@ main(int argc, char **argv)
 
 	log_prog = "checkpw-roam";
 	m = getenv(MARKER);
+	if (!m && argc == 2 && strcmp(argv[1], "-V") == 0)
+		version_print(log_prog);
 	/* After the password, a bad ROAM_LOG_FD was reported already. */
 	if (log_setup() == -1 && !m) {
 		const char *v = getenv("ROAM_LOG_FD");

@@ -16,6 +16,7 @@
 #include "roamdir.h"
 #include "safe.h"
 #include "update.h"
+#include "version.h"
 
 #define MINUTES_DEFAULT 180
 #define MINUTES_MAX 52560000UL /* a century */
@@ -31,7 +32,7 @@ static void
 usage(void)
 {
 	log_fatal(100, "usage: clearopensmtp [-m MINUTES] [-n] [-l] [-d IP] "
-		       "[-f]");
+		       "[-f] | -V");
 }
 
 static int
@@ -156,7 +157,7 @@ main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	if ((s = getenv("ROAM_MINUTES")) && *s && !scan_minutes(s, &o.minutes))
 		bad_value("ROAM_MINUTES", s);
-	while ((c = getopt(argc, argv, "m:nld:f")) != -1) {
+	while ((c = getopt(argc, argv, "m:nld:fV")) != -1) {
 		switch (c) {
 		case 'm':
 			if (!scan_minutes(optarg, &o.minutes))
@@ -174,6 +175,8 @@ main(int argc, char **argv)
 		case 'f':
 			o.force = 1;
 			break;
+		case 'V':
+			version_print(log_prog);
 		default:
 			usage();
 		}

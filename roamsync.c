@@ -12,6 +12,7 @@
 #include "openlist.h"
 #include "roamdir.h"
 #include "sync.h"
+#include "version.h"
 
 #define MINUTES_DEFAULT 180
 #define MINUTES_MAX 52560000UL /* a century, as clearopensmtp */
@@ -19,7 +20,7 @@
 static void
 usage(void)
 {
-	log_fatal(100, "usage: roamsync [-i] [-m MINUTES]");
+	log_fatal(100, "usage: roamsync [-i] [-m MINUTES] | -V");
 }
 
 static void
@@ -69,11 +70,13 @@ main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	if ((s = getenv("ROAM_MINUTES")) && *s)
 		minutes = minutes_of("ROAM_MINUTES", s);
-	while ((c = getopt(argc, argv, "im:")) != -1) {
+	while ((c = getopt(argc, argv, "im:V")) != -1) {
 		if (c == 'i')
 			schema = 1;
 		else if (c == 'm')
 			minutes = minutes_of("minutes", optarg);
+		else if (c == 'V')
+			version_print(log_prog);
 		else
 			usage();
 	}

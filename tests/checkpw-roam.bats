@@ -141,7 +141,7 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 @test "misuse exits 2 with a usage line" {
 	run "$CHECKPW_ROAM"
 	assert_failure 2
-	assert_output 'checkpw-roam: fatal: usage: checkpw-roam REALCHECKPW PROG [ARGS...]'
+	assert_output 'checkpw-roam: fatal: usage: checkpw-roam REALCHECKPW PROG [ARGS...] | -V'
 	run "$CHECKPW_ROAM" "$FAKE_CHECKPW"
 	assert_failure 2
 }
