@@ -55,11 +55,17 @@ static const char *const conn_keys[] = {
 	"floor(extract(epoch FROM clock_timestamp()))::bigint - at, "          \
 	"seq FROM roam.relay WHERE seq > $1::bigint ORDER BY seq"
 
+/* The rows of the addresses pushed whose state (open or closed) is not
+ * what this host pushed last for them: the changes that lost. */
 #define SQL_READBACK                                                           \
 	"DECLARE roam_rows NO SCROLL CURSOR FOR "                              \
-	"SELECT ip, closed, "                                                  \
-	"floor(extract(epoch FROM clock_timestamp()))::bigint - at, "          \
-	"seq FROM roam.relay WHERE ip = ANY($1::text[])"
+	"SELECT r.ip, r.closed, "                                              \
+	"floor(extract(epoch FROM clock_timestamp()))::bigint - r.at, r.seq "  \
+	"FROM roam.relay AS r JOIN (SELECT DISTINCT ON (u.ip) u.ip, u.closed " \
+	"FROM unnest($1::text[], $2::bigint[], $3::boolean[]) "                \
+	"WITH ORDINALITY AS u(ip, age, closed, n) "                            \
+	"ORDER BY u.ip, u.age, u.n DESC) AS p "                                \
+	"ON r.ip = p.ip WHERE r.closed <> p.closed"
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
@@ -462,10 +468,9 @@ fetch_batches(struct db *d, struct db_rows *rows, db_each *each, void *arg,
  * so that a resync of the whole table never holds all of it. One
  * snapshot for all the batches: the rows as of the query's start. */
 static int
-fetch(struct db *d, const char *sql, const char *param, int64_t since,
-      db_each *each, void *arg, struct fail *f)
+fetch(struct db *d, const char *sql, int nparams, const char *const *params,
+      int64_t since, db_each *each, void *arg, struct fail *f)
 {
-	const char *params[] = {param};
 	struct db_rows rows = {.last = since};
 	int r;
 
@@ -475,8 +480,8 @@ fetch(struct db *d, const char *sql, const char *param, int64_t since,
 	}
 	r = run_command(d, "unable to read roam.relay", "BEGIN", 0, 0, f);
 	if (r == 0)
-		r = run_command(d, "unable to read roam.relay", sql, 1, params,
-				f);
+		r = run_command(d, "unable to read roam.relay", sql, nparams,
+				params, f);
 	if (r == 0)
 		r = fetch_batches(d, &rows, each, arg, f);
 	if (r == 0)
@@ -494,26 +499,31 @@ db_fetch(struct db *d, int64_t since, db_each *each, void *arg,
 	 struct fail *f)
 {
 	char arg_since[24];
+	const char *params[] = {arg_since};
 
 	snprintf(arg_since, sizeof arg_since, "%lld", (long long)since);
-	return fetch(d, SQL_FETCH, arg_since, since, each, arg, f);
+	return fetch(d, SQL_FETCH, 1, params, since, each, arg, f);
 }
 
-/* The rows of the addresses of changes just pushed, as the database
- * decided: a change that lost to a later one elsewhere is undone here. */
+/* The rows of the addresses of changes just pushed, where the database
+ * decided otherwise: a change that lost to a later one elsewhere is
+ * undone here. Where it agrees, nothing is read, and nothing merged. */
 int
 db_fetch_pushed(struct db *d, const struct db_change *c, size_t n,
 		db_each *each, void *arg, struct fail *f)
 {
-	char *ips = array_of(c, n, IP_FMTLEN, put_ip);
-	int r;
+	char *params[3] = {array_of(c, n, IP_FMTLEN, put_ip),
+			   array_of(c, n, 20, put_age),
+			   array_of(c, n, 1, put_closed)};
+	int r = -1;
 
-	if (!ips) {
+	if (!params[0] || !params[1] || !params[2])
 		FAILSYS(f, "unable to read roam.relay");
-		return -1;
-	}
-	r = fetch(d, SQL_READBACK, ips, 0, each, arg, f);
-	free(ips);
+	else
+		r = fetch(d, SQL_READBACK, 3, (const char *const *)params, 0,
+			  each, arg, f);
+	for (size_t i = 0; i < 3; i++)
+		free(params[i]);
 	return r;
 }
 
