@@ -5,8 +5,10 @@
  * Usage: clusterdrive [-r RATE | -c CLIENTS] [-t SECONDS] [-l LOG]
  *                     IPFILE DIR... -- ARGV...
  *
- * Login k comes from line k of IPFILE (addresses listed nowhere yet) and
- * is made on host k mod H, H the number of DIRs (each a ROAM_DIR): ARGV
+ * Login k comes from line k of IPFILE and is made on host k mod H, H the
+ * number of DIRs (each a ROAM_DIR). A line "+ADDRESS" is a login from an
+ * address listed already everywhere: made, but neither timed nor
+ * printed; any other line, an address listed nowhere yet. The login: ARGV
  * (an absolute path; "checkpw-roam checkpw-bench noop") with ROAM_DIR,
  * TCPREMOTEIP, PATH=/usr/bin:/bin and the credentials on descriptor 3,
  * as qmail-popup gives them. With -r, one login every 1/RATE s, whether
@@ -50,7 +52,7 @@
 
 struct login {
 	char ip[256];
-	int host, status;
+	int host, status, known;
 	pid_t pid;
 	long long start, end, seen[MAXHOSTS];
 };
@@ -108,7 +110,8 @@ read_ips(const char *file)
 		*l = (struct login){.host = (int)(nlogins % (size_t)nhosts),
 				    .status = -1,
 				    .end = -1};
-		snprintf(l->ip, sizeof l->ip, "%s", line);
+		l->known = line[0] == '+';
+		snprintf(l->ip, sizeof l->ip, "%s", line + l->known);
 		for (int h = 0; h < MAXHOSTS; h++)
 			l->seen[h] = -1;
 		nlogins++;
@@ -205,7 +208,7 @@ check_host(int h, long long t)
 	for (size_t k = 0; k < started; k++) {
 		struct login *l = &logins[k];
 
-		if (l->seen[h] != -1)
+		if (l->seen[h] != -1 || l->known)
 			continue;
 		if (cdb_find(&c, l->ip, (unsigned)strlen(l->ip)) > 0) {
 			l->seen[h] = t;
@@ -253,6 +256,8 @@ print(void)
 	for (size_t k = 0; k < nlogins; k++) {
 		const struct login *l = &logins[k];
 
+		if (l->known)
+			continue;
 		printf("%zu\t%d\t%lld\t%lld\t%d", k, l->host, l->start, l->end,
 		       l->status);
 		for (int h = 0; h < nhosts; h++)
@@ -330,7 +335,8 @@ main(int argc, char **argv)
 			die(dirs[h], strerror(errno));
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	t0 = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-	missing = nlogins * (size_t)nhosts;
+	for (size_t k = 0; k < nlogins; k++)
+		missing += logins[k].known ? 0 : (size_t)nhosts;
 	for (;;) {
 		struct pollfd p[2] = {{.fd = ifd, .events = POLLIN},
 				      {.fd = sfd, .events = POLLIN}};
