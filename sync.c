@@ -38,6 +38,7 @@ struct sync {
 	uint64_t retry_at, expire_at;
 	int dirty;	  /* the outbox may hold lines */
 	int check_outbox; /* it may be missing */
+	int behind;	  /* a merge failed: pull again at retry_at */
 };
 
 static uint64_t
@@ -122,6 +123,7 @@ outbox_changes(const char *text, size_t len, struct db_change *c)
 struct merging {
 	struct sync *s;
 	int in_order;
+	int failed; /* a merge here, not the database */
 	size_t n;
 };
 
@@ -274,8 +276,10 @@ merge_batch(void *arg, const struct db_rows *rows, struct fail *f)
 	struct merging *m = arg;
 	struct outcome o;
 
-	if (merge_rows(m->s, rows, &o, f) == -1)
+	if (merge_rows(m->s, rows, &o, f) == -1) {
+		m->failed = 1;
 		return -1;
+	}
 	m->n += rows->n;
 	if (m->in_order)
 		m->s->last = rows->last;
@@ -283,7 +287,8 @@ merge_batch(void *arg, const struct db_rows *rows, struct fail *f)
 }
 
 /* The rows changed since the last merged, merged here a batch at a time:
- * s->last moves past each batch once it is merged. */
+ * s->last moves past each batch once it is merged. -2 if a merge failed
+ * (the lock timed out, a full disk) while the database did not. */
 static int
 pull(struct sync *s, int64_t since, size_t *count, struct fail *f)
 {
@@ -292,7 +297,7 @@ pull(struct sync *s, int64_t since, size_t *count, struct fail *f)
 
 	if (count)
 		*count = m.n;
-	return r;
+	return r == -1 && m.failed ? -2 : r;
 }
 
 static int
@@ -326,6 +331,7 @@ link_up(struct sync *s)
 	log_info("connected to ", who);
 	log_info("resynced ", num, " entries");
 	s->reported = 0;
+	s->behind = 0;
 	s->backoff = RETRY_MIN_MS;
 }
 
@@ -365,6 +371,9 @@ wait_events(struct sync *s)
 	    {.fd = s->inotify, .events = POLLIN},
 	    {.fd = s->db ? db_socket(s->db) : -1, .events = POLLIN}};
 	uint64_t now = now_ms(), at = s->db ? s->expire_at : s->retry_at;
+
+	if (s->db && s->behind && s->retry_at < at)
+		at = s->retry_at;
 	int timeout = at > now ? (int)(at - now) : 0;
 
 	if (poll(p, 2, timeout) == -1) {
@@ -374,6 +383,36 @@ wait_events(struct sync *s)
 	}
 	if (p[0].revents)
 		read_events(s);
+}
+
+/*
+ * The changes since the last merged, merged. A merge that fails here (the
+ * lock held too long by logins, a full disk) keeps the link: the rows
+ * stay in the database, and the pull is tried again from the last batch
+ * merged, with the retries' delays, one line for the whole episode.
+ */
+static void
+catch_up(struct sync *s)
+{
+	struct fail f;
+
+	switch (pull(s, s->last, 0, &f)) {
+	case -1:
+		down(s, &f);
+		break;
+	case -2:
+		if (!s->behind)
+			log_warn(f.msg, "; retrying");
+		s->behind = 1;
+		s->retry_at = now_ms() + s->backoff;
+		s->backoff = s->backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
+							   : s->backoff * 2;
+		break;
+	default:
+		s->behind = 0;
+		s->backoff = RETRY_MIN_MS;
+		break;
+	}
 }
 
 /* Notifications that came, read by libpq meanwhile or waiting on the
@@ -388,8 +427,8 @@ take_notifications(struct sync *s)
 		down(s, &f);
 		break;
 	case DB_NOTIFIED:
-		if (pull(s, s->last, 0, &f) == -1)
-			down(s, &f);
+		if (!s->behind)
+			catch_up(s);
 		break;
 	case DB_QUIET:
 		break;
@@ -430,6 +469,8 @@ step(struct sync *s)
 		down(s, &f);
 	if (s->db && now_ms() >= s->expire_at && expire(s, &f) == -1)
 		down(s, &f);
+	if (s->db && s->behind && now_ms() >= s->retry_at)
+		catch_up(s);
 	if (s->db)
 		take_notifications(s);
 	if (!s->dirty || !s->db)

@@ -66,3 +66,21 @@ rows() {
 	done
 	[ "$(on A list_ips | wc -l)" -eq 20020 ]
 }
+
+@test "a merge that cannot take the lock keeps the link: one warning, then the change once the lock is free, no resync" {
+	host_up A B
+	flock "$(host_dir B)/open-smtp.lock" sleep 13 &
+	holder=$!
+	PIDS+=($holder)
+	sleep 0.2
+	login_on A 127.0.0.5
+	# The lock's wait is 10 s: the first merge times out meanwhile.
+	wait_for 13 grep -q 'timed out; retrying' "$BATS_TEST_TMPDIR/B.log"
+	closed_on B 127.0.0.5
+	wait "$holder"
+	wait_for 3 open_on B 127.0.0.5
+	run grep -c 'warning:' "$BATS_TEST_TMPDIR/B.log"
+	assert_output 1
+	run grep -c 'info: resynced' "$BATS_TEST_TMPDIR/B.log"
+	assert_output 1
+}
