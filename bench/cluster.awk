@@ -43,6 +43,8 @@ FILENAME ~ /results\.tsv$/ {
 	} else if ($1 ~ /^load/) {
 		ld[$1, $2] = $3 " " $4 " " $5
 		if ($1 == "loadend") ld["end"] = $2 " " $3 " " $4
+	} else if ($1 == "renames") {
+		ren[$2, $3] = $4 " / " $5 " / " $6
 	} else if ($1 == "warnlog") {
 		warnlog = $2
 	}
@@ -119,7 +121,8 @@ END {
 			row("on another host (the target)", kind, n, x, nx[kind, n])
 			row("on another host, from the login's end", kind, n, xe, nxe[kind, n])
 			row("on the login's own host", kind, n, own, nown[kind, n])
-			printf "\nNew addresses %s, failed logins %d; host pairs never relayed (lost): %d.\n", commas(nl[kind, n]), failed[kind, n], lost[kind, n]
+			printf "\nNew addresses %s, failed logins %d; host pairs never relayed (lost): %d;\n", commas(nl[kind, n]), failed[kind, n], lost[kind, n]
+			printf "rebuilds (renames of the cdb) on A / B / C: %s.\n", ren[kind, n]
 			printf "The median on another host is %.1f× the floor (%s ms).\n\n", med[kind, "on another host (the target)", n] / floor_ns[n], ms(floor_ns[n])
 		}
 	}
@@ -131,11 +134,11 @@ END {
 	print "the last login to that (the target: the logins themselves are each"
 	print "host's own work, as on a single host)."
 	print ""
-	print "| open addresses | addresses | logins done, s | all on all 3 hosts, s | after the last login, s | lost (address, host) | failed logins | load before |"
-	print "|---:|---:|---:|---:|---:|---:|---:|---|"
+	print "| open addresses | addresses | logins done, s | all on all 3 hosts, s | after the last login, s | lost (address, host) | failed logins | rebuilds A / B / C | load before |"
+	print "|---:|---:|---:|---:|---:|---:|---:|---|---|"
 	for (i = 1; i <= nsizes; i++) {
 		n = sizes[i]
-		printf "| %s | %d | %.2f | %.2f | %.2f | %d | %d | %s |\n", commas(n), nl["burst", n], lastend[n] / 1e9, last[n] / 1e9, (last[n] - lastend[n]) / 1e9, lost["burst", n], failed["burst", n], ld["loadburst", n]
+		printf "| %s | %d | %.2f | %.2f | %.2f | %d | %d | %s | %s |\n", commas(n), nl["burst", n], lastend[n] / 1e9, last[n] / 1e9, (last[n] - lastend[n]) / 1e9, lost["burst", n], failed["burst", n], ren["burst", n], ld["loadburst", n]
 	}
 	print ""
 	print "## roamsync's memory and idle CPU"

@@ -29,7 +29,9 @@
  * the run:  K HOST START END STATUS SEEN_0 ... SEEN_H-1  (-1: never seen;
  * STATUS 1000+N: killed by signal N). The run ends once every address is
  * in every cdb and every login has ended, or SECONDS (default 30) after
- * the last login started. Exit 0, 100 for bad usage, 111 on a system
+ * the last login started. Then, on standard error, "renames" and the
+ * number of renames onto each host's cdb seen (its rebuilds; -1 if
+ * inotify's queue overflowed). Exit 0, 100 for bad usage, 111 on a system
  * failure. */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +63,7 @@ static struct login *logins;
 static size_t nlogins, started, ended, logfd = 2;
 static char **dirs, **argv_chain;
 static int nhosts, wds[MAXHOSTS];
+static long renames[MAXHOSTS]; /* rebuilds seen, per host */
 static long long t0;
 
 static void
@@ -237,12 +240,16 @@ read_events(int ifd)
 		const struct inotify_event *ev = (const void *)p;
 
 		if (ev->mask & IN_Q_OVERFLOW)
-			for (int h = 0; h < nhosts; h++)
+			for (int h = 0; h < nhosts; h++) {
 				todo[h] = 1;
+				renames[h] = -1000000000L;
+			}
 		for (int h = 0; h < nhosts; h++)
 			if (ev->wd == wds[h] && ev->len &&
-			    strcmp(ev->name, "tcp.smtp.cdb") == 0)
+			    strcmp(ev->name, "tcp.smtp.cdb") == 0) {
 				todo[h] = 1;
+				renames[h]++;
+			}
 		p += sizeof *ev + ev->len;
 	}
 	for (int h = 0; h < nhosts; h++)
@@ -364,5 +371,9 @@ main(int argc, char **argv)
 			read_events(ifd);
 	}
 	print();
+	fprintf(stderr, "renames");
+	for (int h = 0; h < nhosts; h++)
+		fprintf(stderr, "\t%ld", renames[h] < 0 ? -1 : renames[h]);
+	fprintf(stderr, "\n");
 	return 0;
 }
