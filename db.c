@@ -495,8 +495,7 @@ fetch(struct db *d, const char *sql, int nparams, const char *const *params,
 
 /* The rows changed after seq since, in order, a batch at a time. */
 int
-db_fetch(struct db *d, int64_t since, db_each *each, void *arg,
-	 struct fail *f)
+db_fetch(struct db *d, int64_t since, db_each *each, void *arg, struct fail *f)
 {
 	char arg_since[24];
 	const char *params[] = {arg_since};

@@ -127,11 +127,10 @@ struct merging {
 	size_t n;
 };
 
-static int merge_batch(void *arg, const struct db_rows *rows,
-		       struct fail *f);
+static int merge_batch(void *arg, const struct db_rows *rows, struct fail *f);
 
-/* The pushed addresses as the database has them now, merged: a change
- * that lost to a later one from another host is undone here. */
+/* The pushed addresses that the database decided otherwise, merged: a
+ * change that lost to a later one from another host is undone here. */
 static int
 read_back(struct sync *s, const struct db_change *c, size_t n, struct fail *f)
 {
@@ -219,7 +218,8 @@ push_list(struct sync *s, struct fail *f)
 	}
 	while (r == 0 && more) {
 		more = openlist_next(&cur, &e) != LINE_EMPTY;
-		if (more && e.ip[0] && (now > e.ts ? now - e.ts : 0) <= s->cf->maxage)
+		if (more && e.ip[0] &&
+		    (now > e.ts ? now - e.ts : 0) <= s->cf->maxage)
 			change_of(&c[n++], e.ip, e.ts, 0, now);
 		if (n && (n == DB_BATCH || !more)) {
 			r = db_push(s->db, c, n, f);
@@ -371,10 +371,11 @@ wait_events(struct sync *s)
 	    {.fd = s->inotify, .events = POLLIN},
 	    {.fd = s->db ? db_socket(s->db) : -1, .events = POLLIN}};
 	uint64_t now = now_ms(), at = s->db ? s->expire_at : s->retry_at;
+	int timeout;
 
 	if (s->db && s->behind && s->retry_at < at)
 		at = s->retry_at;
-	int timeout = at > now ? (int)(at - now) : 0;
+	timeout = at > now ? (int)(at - now) : 0;
 
 	if (poll(p, 2, timeout) == -1) {
 		if (errno != EINTR)

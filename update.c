@@ -467,8 +467,7 @@ all_added(void *arg)
  * a load of logins roamsync's arrivals then cost no pass of their own.
  */
 static int
-lock_merge(int dirfd, const char *dir, const struct arrivals *a,
-	   struct fail *f)
+lock_merge(int dirfd, const char *dir, const struct arrivals *a, struct fail *f)
 {
 	struct arrived w = {.dirfd = dirfd, .a = a};
 	struct fail ignored;
@@ -480,9 +479,9 @@ lock_merge(int dirfd, const char *dir, const struct arrivals *a,
 	    a->nopen > MERGE_IN_PLACE_MAX)
 		journaled = 0;
 	for (size_t i = 0; journaled && i < a->nopen; i++)
-		journaled = a->open[i].ts <= a->now + FUTURE_MAX &&
-			    listindex_find(dirfd, a->open[i].ip) ==
-				LOOKUP_ABSENT;
+		journaled =
+		    a->open[i].ts <= a->now + FUTURE_MAX &&
+		    listindex_find(dirfd, a->open[i].ip) == LOOKUP_ABSENT;
 	for (size_t i = 0; journaled && i < a->nopen; i++)
 		journaled = journal_add(dirfd, &a->open[i], &ignored) == 0;
 	return roamdir_lock_or_done(dirfd, dir, ROAM_LOCK_MS,
@@ -499,11 +498,11 @@ int
 update_merge(const char *dir, const struct arrivals *a, struct outcome *o,
 	     struct fail *f)
 {
-	struct openentry *rest = 0;
+	struct openentry *rest;
 	int dirfd, lockfd, r = -1;
 
 	*o = (struct outcome){0};
-	if (a->nopen && !(rest = calloc(a->nopen, sizeof *rest))) {
+	if (!(rest = calloc(a->nopen + 1, sizeof *rest))) {
 		FAILSYS(f, "unable to merge the arrivals");
 		return -1;
 	}

@@ -104,9 +104,12 @@ read_ips(const char *file)
 		if (!*line)
 			continue;
 		if (nlogins == cap) {
+			struct login *v;
+
 			cap = cap ? 2 * cap : 1024;
-			if (!(logins = realloc(logins, cap * sizeof *logins)))
+			if (!(v = realloc(logins, cap * sizeof *v)))
 				die("realloc", strerror(errno));
+			logins = v;
 		}
 		struct login *l = &logins[nlogins];
 
@@ -309,8 +312,8 @@ main(int argc, char **argv)
 		else if (c == 't' && atoi(optarg) > 0)
 			limit = atoi(optarg);
 		else if (c == 'l') {
-			int fd = open(optarg, O_WRONLY | O_APPEND | O_CREAT,
-				      0644);
+			int fd =
+			    open(optarg, O_WRONLY | O_APPEND | O_CREAT, 0644);
 			if (fd == -1)
 				die(optarg, strerror(errno));
 			logfd = (size_t)fd;
@@ -355,9 +358,8 @@ main(int argc, char **argv)
 			start_login(l, &old);
 			last = l->start;
 		}
-		if (started == nlogins &&
-		    ((missing == 0 && ended == nlogins) ||
-		     now() - last > limit * 1000000000LL))
+		if (started == nlogins && ((missing == 0 && ended == nlogins) ||
+					   now() - last > limit * 1000000000LL))
 			break;
 		if (wait < 0 || started == nlogins)
 			wait = 100000000;
