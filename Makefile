@@ -160,6 +160,19 @@ BENCH_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 $(WARN)
 
 bench-progs: $(BENCH_STATIC) bench/ipcheck bench/cdbfloor
 
+# The cluster bench's own (bench/cluster): dynamic, as roamsync is.
+bench-cluster-progs: bench-progs bench/clusterdrive bench/notifyrtt \
+	bench/memwatch
+
+bench/clusterdrive: bench/clusterdrive.c
+	$(CC) $(BENCH_CFLAGS) $(CDB_CFLAGS) -o $@ $< $(CDB_LIBS)
+
+bench/memwatch: bench/memwatch.c
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+bench/notifyrtt: bench/notifyrtt.c
+	$(CC) $(BENCH_CFLAGS) $(PQ_CFLAGS) -o $@ $< $(PQ_LIBS)
+
 $(BENCH_STATIC): bench/%: bench/%.c bench/floorwork.h
 	$(CC) $(BENCH_CFLAGS) -static -o $@ $<
 
@@ -204,11 +217,18 @@ $(AB_OLD)/clearopensmtp: $(AB_OLD)/checkpw-roam ;
 bench: all bench-progs bench-ab
 	@bench/run $(BENCHFLAGS)
 
+# Several hosts (bench/README): a private PostgreSQL, three hosts, each
+# with its roamsync. Not part of make bench: it needs PostgreSQL 15.
+bench-cluster: all bench-cluster-progs
+	@bench/cluster $(BENCHFLAGS)
+
 bench-clean:
-	rm -f $(BENCH_STATIC) bench/ipcheck bench/cdbfloor
+	rm -f $(BENCH_STATIC) bench/ipcheck bench/cdbfloor bench/clusterdrive \
+		bench/notifyrtt bench/memwatch
 	rm -rf $(AB_DIR)
 
-.PHONY: bench bench-progs bench-ab bench-clean
+.PHONY: bench bench-progs bench-ab bench-clean bench-cluster \
+	bench-cluster-progs
 
 # ---------------------------------------------------------------------
 # Sanitizers, fuzzing, valgrind: make asan, fuzz, fuzz-run, valgrind.

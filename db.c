@@ -46,13 +46,30 @@ static const char *const conn_keys[] = {
 	"DELETE FROM roam.relay "                                              \
 	"WHERE at < floor(extract(epoch FROM now()))::bigint - $1::bigint"
 
+/* Read through a cursor, DB_BATCH rows at a time; the ages as each batch
+ * is fetched, not as the cursor was declared: a batch may wait for the
+ * merge of the one before. */
 #define SQL_FETCH                                                              \
-	"SELECT ip, closed, floor(extract(epoch FROM now()))::bigint - at, "   \
+	"DECLARE roam_rows NO SCROLL CURSOR FOR "                              \
+	"SELECT ip, closed, "                                                  \
+	"floor(extract(epoch FROM clock_timestamp()))::bigint - at, "          \
 	"seq FROM roam.relay WHERE seq > $1::bigint ORDER BY seq"
 
+/* The rows of the addresses pushed whose state (open or closed) is not
+ * what this host pushed last for them: the changes that lost. */
 #define SQL_READBACK                                                           \
-	"SELECT ip, closed, floor(extract(epoch FROM now()))::bigint - at, "   \
-	"seq FROM roam.relay WHERE ip = ANY($1::text[])"
+	"DECLARE roam_rows NO SCROLL CURSOR FOR "                              \
+	"SELECT r.ip, r.closed, "                                              \
+	"floor(extract(epoch FROM clock_timestamp()))::bigint - r.at, r.seq "  \
+	"FROM roam.relay AS r JOIN (SELECT DISTINCT ON (u.ip) u.ip, u.closed " \
+	"FROM unnest($1::text[], $2::bigint[], $3::boolean[]) "                \
+	"WITH ORDINALITY AS u(ip, age, closed, n) "                            \
+	"ORDER BY u.ip, u.age, u.n DESC) AS p "                                \
+	"ON r.ip = p.ip WHERE r.closed <> p.closed"
+
+#define STR(x) #x
+#define XSTR(x) STR(x)
+#define SQL_FETCH_BATCH "FETCH " XSTR(DB_BATCH) " FROM roam_rows"
 
 struct db {
 	PGconn *conn;
@@ -407,24 +424,10 @@ take_row(const PGresult *res, int i, struct db_row *out, int64_t *seq)
 	return 0;
 }
 
-/* The rows a query gives, checked; rows->last the highest seq seen. */
-static int
-fetch(struct db *d, const char *sql, const char *param, struct db_rows *rows,
-      struct fail *f)
+/* The rows of one FETCH, checked, appended to rows (room for n). */
+static void
+take_rows(const PGresult *res, int n, struct db_rows *rows)
 {
-	const char *params[] = {param};
-	PGresult *res = run(d, "unable to read roam.relay", sql, 1, params,
-			    PGRES_TUPLES_OK, f);
-	int n;
-
-	if (!res)
-		return -1;
-	if ((n = PQntuples(res)) > 0 &&
-	    !(rows->v = calloc((size_t)n, sizeof *rows->v))) {
-		FAILSYS(f, "unable to read roam.relay");
-		PQclear(res);
-		return -1;
-	}
 	for (int i = 0; i < n; i++) {
 		int64_t seq;
 
@@ -435,45 +438,92 @@ fetch(struct db *d, const char *sql, const char *param, struct db_rows *rows,
 		if (seq > rows->last)
 			rows->last = seq;
 	}
-	PQclear(res);
+}
+
+/* The rows of the cursor opened, DB_BATCH at a time, each batch handed to
+ * each; rows->last carries over from batch to batch. */
+static int
+fetch_batches(struct db *d, struct db_rows *rows, db_each *each, void *arg,
+	      struct fail *f)
+{
+	PGresult *res;
+	int n;
+
+	do {
+		res = run(d, "unable to read roam.relay", SQL_FETCH_BATCH, 0, 0,
+			  PGRES_TUPLES_OK, f);
+		if (!res)
+			return -1;
+		n = PQntuples(res);
+		rows->n = rows->refused = 0;
+		take_rows(res, n, rows);
+		PQclear(res);
+		if (n && each(arg, rows, f) == -1)
+			return -1;
+	} while (n == DB_BATCH);
 	return 0;
 }
 
-/* The rows changed after seq since, in order. */
-int
-db_fetch(struct db *d, int64_t since, struct db_rows *rows, struct fail *f)
+/* The rows a query gives, checked, through a cursor: a batch at a time,
+ * so that a resync of the whole table never holds all of it. One
+ * snapshot for all the batches: the rows as of the query's start. */
+static int
+fetch(struct db *d, const char *sql, int nparams, const char *const *params,
+      int64_t since, db_each *each, void *arg, struct fail *f)
 {
-	char arg[24];
-
-	*rows = (struct db_rows){.last = since};
-	snprintf(arg, sizeof arg, "%lld", (long long)since);
-	return fetch(d, SQL_FETCH, arg, rows, f);
-}
-
-/* The rows of the addresses of changes just pushed, as the database
- * decided: a change that lost to a later one elsewhere is undone here. */
-int
-db_fetch_pushed(struct db *d, const struct db_change *c, size_t n,
-		struct db_rows *rows, struct fail *f)
-{
-	char *ips = array_of(c, n, IP_FMTLEN, put_ip);
+	struct db_rows rows = {.last = since};
 	int r;
 
-	*rows = (struct db_rows){0};
-	if (!ips) {
+	if (!(rows.v = calloc(DB_BATCH, sizeof *rows.v))) {
 		FAILSYS(f, "unable to read roam.relay");
 		return -1;
 	}
-	r = fetch(d, SQL_READBACK, ips, rows, f);
-	free(ips);
+	r = run_command(d, "unable to read roam.relay", "BEGIN", 0, 0, f);
+	if (r == 0)
+		r = run_command(d, "unable to read roam.relay", sql, nparams,
+				params, f);
+	if (r == 0)
+		r = fetch_batches(d, &rows, each, arg, f);
+	if (r == 0)
+		r = run_command(d, "unable to read roam.relay", "COMMIT", 0, 0,
+				f);
+	else
+		PQclear(PQexec(d->conn, "ROLLBACK"));
+	free(rows.v);
 	return r;
 }
 
-void
-db_rows_free(struct db_rows *rows)
+/* The rows changed after seq since, in order, a batch at a time. */
+int
+db_fetch(struct db *d, int64_t since, db_each *each, void *arg, struct fail *f)
 {
-	free(rows->v);
-	*rows = (struct db_rows){0};
+	char arg_since[24];
+	const char *params[] = {arg_since};
+
+	snprintf(arg_since, sizeof arg_since, "%lld", (long long)since);
+	return fetch(d, SQL_FETCH, 1, params, since, each, arg, f);
+}
+
+/* The rows of the addresses of changes just pushed, where the database
+ * decided otherwise: a change that lost to a later one elsewhere is
+ * undone here. Where it agrees, nothing is read, and nothing merged. */
+int
+db_fetch_pushed(struct db *d, const struct db_change *c, size_t n,
+		db_each *each, void *arg, struct fail *f)
+{
+	char *params[3] = {array_of(c, n, IP_FMTLEN, put_ip),
+			   array_of(c, n, 20, put_age),
+			   array_of(c, n, 1, put_closed)};
+	int r = -1;
+
+	if (!params[0] || !params[1] || !params[2])
+		FAILSYS(f, "unable to read roam.relay");
+	else
+		r = fetch(d, SQL_READBACK, 3, (const char *const *)params, 0,
+			  each, arg, f);
+	for (size_t i = 0; i < 3; i++)
+		free(params[i]);
+	return r;
 }
 
 /* After poll() found the socket readable: whether a change was notified,

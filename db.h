@@ -26,12 +26,20 @@ struct db_row {
 	int closed;
 };
 
+/* Rows are read, checked and handed on this many at a time: a resync
+ * of the whole table holds one batch, never the whole table. */
+#define DB_BATCH 4096
+
+/* A batch of rows. */
 struct db_rows {
 	struct db_row *v;
 	size_t n;
 	size_t refused; /* rows that are not addresses, each warned of */
-	int64_t last;	/* the highest seq read, or the one given */
+	int64_t last;	/* the highest seq read so far, or the one given */
 };
+
+/* Called with each batch, in order; -1 (and f) stops the reading. */
+typedef int db_each(void *arg, const struct db_rows *rows, struct fail *f);
 
 /* What a wait on the connection found. */
 enum db_wake { DB_LOST = -1, DB_QUIET = 0, DB_NOTIFIED = 1 };
@@ -43,10 +51,10 @@ void db_describe(const struct db *d, char *buf, size_t size);
 int db_listen(struct db *d, struct fail *f);
 int db_push(struct db *d, const struct db_change *c, size_t n, struct fail *f);
 int db_expire(struct db *d, uint64_t maxage, struct fail *f);
-int db_fetch(struct db *d, int64_t since, struct db_rows *rows, struct fail *f);
+int db_fetch(struct db *d, int64_t since, db_each *each, void *arg,
+	     struct fail *f);
 int db_fetch_pushed(struct db *d, const struct db_change *c, size_t n,
-		    struct db_rows *rows, struct fail *f);
-void db_rows_free(struct db_rows *rows);
+		    db_each *each, void *arg, struct fail *f);
 enum db_wake db_wake(struct db *d, struct fail *f);
 int db_install(const char *conninfo, struct fail *f);
 

@@ -38,6 +38,7 @@ struct sync {
 	uint64_t retry_at, expire_at;
 	int dirty;	  /* the outbox may hold lines */
 	int check_outbox; /* it may be missing */
+	int behind;	  /* a merge failed: pull again at retry_at */
 };
 
 static uint64_t
@@ -117,23 +118,25 @@ outbox_changes(const char *text, size_t len, struct db_change *c)
 	return n;
 }
 
-static int merge_rows(struct sync *s, const struct db_rows *rows,
-		      struct outcome *o, struct fail *f);
+/* Where batches of rows go: merged here, and counted; a pull of the
+ * changes in order also moves s->last past them. */
+struct merging {
+	struct sync *s;
+	int in_order;
+	int failed; /* a merge here, not the database */
+	size_t n;
+};
 
-/* The pushed addresses as the database has them now, merged: a change
- * that lost to a later one from another host is undone here. */
+static int merge_batch(void *arg, const struct db_rows *rows, struct fail *f);
+
+/* The pushed addresses that the database decided otherwise, merged: a
+ * change that lost to a later one from another host is undone here. */
 static int
 read_back(struct sync *s, const struct db_change *c, size_t n, struct fail *f)
 {
-	struct db_rows rows;
-	struct outcome o;
-	int r;
+	struct merging m = {.s = s};
 
-	if (db_fetch_pushed(s->db, c, n, &rows, f) == -1)
-		return -1;
-	r = merge_rows(s, &rows, &o, f);
-	db_rows_free(&rows);
-	return r;
+	return db_fetch_pushed(s->db, c, n, merge_batch, &m, f);
 }
 
 /* Pushes what the outbox held, once it is taken: 1 pushed, 0 nothing. */
@@ -187,10 +190,10 @@ push_outbox(struct sync *s, struct fail *f)
 }
 
 /*
- * Every open address of the list, as logins at their times: what this
- * host opened while the outbox was missing reaches the database too. An
- * address closed since on another host stays closed there: its row is
- * the later.
+ * Every open address of the list, as logins at their times, DB_BATCH at
+ * a time: what this host opened while the outbox was missing reaches the
+ * database too. An address closed since on another host stays closed
+ * there: its row is the later.
  */
 static int
 push_list(struct sync *s, struct fail *f)
@@ -201,26 +204,28 @@ push_list(struct sync *s, struct fail *f)
 	char *text;
 	size_t n = 0;
 	uint64_t now = epoch();
-	int r = 0;
+	int r = 0, more = 1;
 
 	if (roamdir_read(s->dirfd, ROAM_LIST, 0, &text, &cur.len, 0, f) == -1)
 		return -1;
 	if (!text)
 		return 0;
 	cur.text = text;
-	if (!(c = calloc(count_lines(text, cur.len), sizeof *c))) {
+	if (!(c = calloc(DB_BATCH, sizeof *c))) {
 		FAILSYS(f, "unable to push ", ROAM_LIST);
 		free(text);
 		return -1;
 	}
-	while (openlist_next(&cur, &e) != LINE_EMPTY) {
-		uint64_t age = now > e.ts ? now - e.ts : 0;
-
-		if (e.ip[0] && age <= s->cf->maxage)
+	while (r == 0 && more) {
+		more = openlist_next(&cur, &e) != LINE_EMPTY;
+		if (more && e.ip[0] &&
+		    (now > e.ts ? now - e.ts : 0) <= s->cf->maxage)
 			change_of(&c[n++], e.ip, e.ts, 0, now);
+		if (n && (n == DB_BATCH || !more)) {
+			r = db_push(s->db, c, n, f);
+			n = 0;
+		}
 	}
-	if (n)
-		r = db_push(s->db, c, n, f);
 	free(c);
 	free(text);
 	return r;
@@ -264,23 +269,35 @@ merge_rows(struct sync *s, const struct db_rows *rows, struct outcome *o,
 	return r;
 }
 
-/* The rows changed since the last merged, merged here. */
+/* One batch of rows merged. */
+static int
+merge_batch(void *arg, const struct db_rows *rows, struct fail *f)
+{
+	struct merging *m = arg;
+	struct outcome o;
+
+	if (merge_rows(m->s, rows, &o, f) == -1) {
+		m->failed = 1;
+		return -1;
+	}
+	m->n += rows->n;
+	if (m->in_order)
+		m->s->last = rows->last;
+	return 0;
+}
+
+/* The rows changed since the last merged, merged here a batch at a time:
+ * s->last moves past each batch once it is merged. -2 if a merge failed
+ * (the lock timed out, a full disk) while the database did not. */
 static int
 pull(struct sync *s, int64_t since, size_t *count, struct fail *f)
 {
-	struct db_rows rows;
-	struct outcome o;
-	int r;
+	struct merging m = {.s = s, .in_order = 1};
+	int r = db_fetch(s->db, since, merge_batch, &m, f);
 
-	if (db_fetch(s->db, since, &rows, f) == -1)
-		return -1;
-	r = merge_rows(s, &rows, &o, f);
-	if (r == 0)
-		s->last = rows.last;
 	if (count)
-		*count = rows.n;
-	db_rows_free(&rows);
-	return r;
+		*count = m.n;
+	return r == -1 && m.failed ? -2 : r;
 }
 
 static int
@@ -314,6 +331,7 @@ link_up(struct sync *s)
 	log_info("connected to ", who);
 	log_info("resynced ", num, " entries");
 	s->reported = 0;
+	s->behind = 0;
 	s->backoff = RETRY_MIN_MS;
 }
 
@@ -353,7 +371,11 @@ wait_events(struct sync *s)
 	    {.fd = s->inotify, .events = POLLIN},
 	    {.fd = s->db ? db_socket(s->db) : -1, .events = POLLIN}};
 	uint64_t now = now_ms(), at = s->db ? s->expire_at : s->retry_at;
-	int timeout = at > now ? (int)(at - now) : 0;
+	int timeout;
+
+	if (s->db && s->behind && s->retry_at < at)
+		at = s->retry_at;
+	timeout = at > now ? (int)(at - now) : 0;
 
 	if (poll(p, 2, timeout) == -1) {
 		if (errno != EINTR)
@@ -362,6 +384,36 @@ wait_events(struct sync *s)
 	}
 	if (p[0].revents)
 		read_events(s);
+}
+
+/*
+ * The changes since the last merged, merged. A merge that fails here (the
+ * lock held too long by logins, a full disk) keeps the link: the rows
+ * stay in the database, and the pull is tried again from the last batch
+ * merged, with the retries' delays, one line for the whole episode.
+ */
+static void
+catch_up(struct sync *s)
+{
+	struct fail f;
+
+	switch (pull(s, s->last, 0, &f)) {
+	case -1:
+		down(s, &f);
+		break;
+	case -2:
+		if (!s->behind)
+			log_warn(f.msg, "; retrying");
+		s->behind = 1;
+		s->retry_at = now_ms() + s->backoff;
+		s->backoff = s->backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
+							   : s->backoff * 2;
+		break;
+	default:
+		s->behind = 0;
+		s->backoff = RETRY_MIN_MS;
+		break;
+	}
 }
 
 /* Notifications that came, read by libpq meanwhile or waiting on the
@@ -376,8 +428,8 @@ take_notifications(struct sync *s)
 		down(s, &f);
 		break;
 	case DB_NOTIFIED:
-		if (pull(s, s->last, 0, &f) == -1)
-			down(s, &f);
+		if (!s->behind)
+			catch_up(s);
 		break;
 	case DB_QUIET:
 		break;
@@ -418,6 +470,8 @@ step(struct sync *s)
 		down(s, &f);
 	if (s->db && now_ms() >= s->expire_at && expire(s, &f) == -1)
 		down(s, &f);
+	if (s->db && s->behind && now_ms() >= s->retry_at)
+		catch_up(s);
 	if (s->db)
 		take_notifications(s);
 	if (!s->dirty || !s->db)

@@ -443,26 +443,77 @@ merge_locked(int dirfd, const struct arrivals *a, struct openentry *rest,
 	return r;
 }
 
+/* Arrivals journaled: the wait ends once the cdb has every one. */
+struct arrived {
+	int dirfd;
+	const struct arrivals *a;
+};
+
+static int
+all_added(void *arg)
+{
+	const struct arrived *w = arg;
+
+	for (size_t i = 0; i < w->a->nopen; i++)
+		if (!rebuild_has(w->dirfd, w->a->open[i].ip))
+			return 0;
+	return 1;
+}
+
+/*
+ * The lock, at once; or, for a few new addresses and no close, after
+ * journaling them as recorders do: whoever holds the lock adds them with
+ * its own, and the wait ends (ROAMDIR_DONE) once its cdb has them. Under
+ * a load of logins roamsync's arrivals then cost no pass of their own.
+ */
+static int
+lock_merge(int dirfd, const char *dir, const struct arrivals *a, struct fail *f)
+{
+	struct arrived w = {.dirfd = dirfd, .a = a};
+	struct fail ignored;
+	int lockfd = roamdir_lock(dirfd, dir, 0, &ignored), journaled = 1;
+
+	if (lockfd != ROAMDIR_FAILED)
+		return lockfd;
+	if (ROAM_AB_NO_JOURNAL || a->nclosed || !a->nopen ||
+	    a->nopen > MERGE_IN_PLACE_MAX)
+		journaled = 0;
+	for (size_t i = 0; journaled && i < a->nopen; i++)
+		journaled =
+		    a->open[i].ts <= a->now + FUTURE_MAX &&
+		    listindex_find(dirfd, a->open[i].ip) == LOOKUP_ABSENT;
+	for (size_t i = 0; journaled && i < a->nopen; i++)
+		journaled = journal_add(dirfd, &a->open[i], &ignored) == 0;
+	return roamdir_lock_or_done(dirfd, dir, ROAM_LOCK_MS,
+				    journaled ? all_added : 0, &w, f);
+}
+
 /*
  * roamsync's changes: addresses opened or refreshed on other hosts merged
  * (the later time wins; a new one gets the rule roamsync gives it),
- * addresses closed there dropped. Many arrivals cost one pass.
+ * addresses closed there dropped. Many arrivals cost one pass, or none
+ * when another writer's pass takes them from the journal.
  */
 int
 update_merge(const char *dir, const struct arrivals *a, struct outcome *o,
 	     struct fail *f)
 {
-	struct openentry *rest = 0;
+	struct openentry *rest;
 	int dirfd, lockfd, r = -1;
 
 	*o = (struct outcome){0};
-	if (a->nopen && !(rest = calloc(a->nopen, sizeof *rest))) {
+	if (!(rest = calloc(a->nopen + 1, sizeof *rest))) {
 		FAILSYS(f, "unable to merge the arrivals");
 		return -1;
 	}
 	if ((dirfd = open_safe(dir, f)) != -1) {
-		lockfd = roamdir_lock(dirfd, dir, ROAM_LOCK_MS, f);
-		if (lockfd != -1) {
+		lockfd = lock_merge(dirfd, dir, a, f);
+		if (lockfd == ROAMDIR_DONE) {
+			/* As a login's: on disk once the directory is. */
+			(void)fsync(dirfd);
+			o->added = a->nopen;
+			r = 0;
+		} else if (lockfd != ROAMDIR_FAILED) {
 			r = merge_locked(dirfd, a, rest, o, f);
 			close(lockfd);
 		}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bats
+# roamsync's resync, read a batch at a time: a table larger than one batch
+# (4,096 rows) reaches a host whole, and so do the changes made while it
+# is read.
+# A private PostgreSQL 15 (tests/helpers/pg.bash), as in roamsync.bats.
+
+load helpers/common
+load helpers/peers
+load helpers/pg
+
+setup_file() {
+	load_libs
+	pg_setup_file
+}
+
+teardown_file() {
+	pg_teardown_file
+}
+
+setup() {
+	common_setup
+	pg_setup_test
+}
+
+teardown() {
+	common_teardown
+}
+
+# rows FROM TO: rows 10.0.X.Y for the numbers FROM to TO, open now.
+rows() {
+	psql_admin -c "INSERT INTO roam.relay (ip, at)
+		SELECT '10.0.' || (i / 256) || '.' || (i % 256),
+		floor(extract(epoch FROM now()))::bigint
+		FROM generate_series($1, $2) AS i"
+}
+
+@test "a resync of 10,000 rows, more than two batches, merges every one, a bad row in the middle refused" {
+	rows 1 5000
+	psql_admin -c "INSERT INTO roam.relay (ip, at) VALUES ('not an address', floor(extract(epoch FROM now()))::bigint)"
+	rows 5001 10000
+	host_up A
+	run grep -c 'info: resynced 10000 entries' "$BATS_TEST_TMPDIR/A.log"
+	assert_output 1
+	run grep -c 'warning: refusing a row of roam.relay' "$BATS_TEST_TMPDIR/A.log"
+	assert_output 1
+	[ "$(on A list_ips | wc -l)" -eq 10000 ]
+	open_on A 10.0.0.1
+	open_on A 10.0.19.136
+	open_on A 10.0.39.16
+	# After the batches, notifications are merged as before.
+	host_up B
+	login_on B 127.0.0.5
+	wait_for 2 open_on A 127.0.0.5
+}
+
+@test "rows written while a resync reads its batches are merged too" {
+	rows 1 20000
+	host_start A
+	# Writes from another connection while A reads: each commit notifies.
+	for i in $(seq 1 20); do
+		psql_admin -c "INSERT INTO roam.relay (ip, at) VALUES ('127.0.1.$i', floor(extract(epoch FROM now()))::bigint)"
+	done
+	wait_for 10 host_synced A 0
+	for i in $(seq 1 20); do
+		wait_for 2 open_on A "127.0.1.$i"
+	done
+	[ "$(on A list_ips | wc -l)" -eq 20020 ]
+}
+
+@test "a merge that cannot take the lock keeps the link: one warning, then the change once the lock is free, no resync" {
+	host_up A B
+	flock "$(host_dir B)/open-smtp.lock" sleep 13 &
+	holder=$!
+	PIDS+=($holder)
+	sleep 0.2
+	login_on A 127.0.0.5
+	# The lock's wait is 10 s: the first merge times out meanwhile.
+	wait_for 13 grep -q 'timed out; retrying' "$BATS_TEST_TMPDIR/B.log"
+	closed_on B 127.0.0.5
+	wait "$holder"
+	wait_for 3 open_on B 127.0.0.5
+	run grep -c 'warning:' "$BATS_TEST_TMPDIR/B.log"
+	assert_output 1
+	run grep -c 'info: resynced' "$BATS_TEST_TMPDIR/B.log"
+	assert_output 1
+}
