@@ -31,4 +31,16 @@ enum lookup {
 enum lookup listindex_find(int dirfd, const char *ip);
 enum lookup listindex_refresh(int dirfd, const char *ip, uint64_t ts);
 
+/* Many lookups under one lock: the index mapped, the list open once. */
+struct listindex_batch {
+	struct cdb idx;
+	int ifd, lfd, ok;
+	uint64_t size;
+};
+void listindex_batch_open(struct listindex_batch *b, int dirfd);
+/* ts 0: a lookup only. */
+enum lookup listindex_batch_refresh(struct listindex_batch *b, const char *ip,
+				    uint64_t ts);
+void listindex_batch_close(struct listindex_batch *b);
+
 #endif

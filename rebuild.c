@@ -192,3 +192,34 @@ rebuild_has(int dirfd, const char *ip)
 	close(fd);
 	return r;
 }
+
+/* Many lookups under one lock: tcp.smtp.cdb mapped once; -1 if it cannot
+ * be (then every address takes the pass). */
+int
+rebuild_map(int dirfd, struct cdb *c)
+{
+	int fd = openat(dirfd, ROAM_CDB, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd == -1)
+		return -1;
+	if (cdb_init(c, fd) == -1) {
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+int
+rebuild_mapped_has(struct cdb *c, const char *ip)
+{
+	return cdb_find(c, ip, (unsigned)strlen(ip)) > 0;
+}
+
+void
+rebuild_unmap(struct cdb *c)
+{
+	int fd = cdb_fileno(c);
+
+	cdb_free(c);
+	close(fd);
+}

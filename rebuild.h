@@ -22,5 +22,8 @@ int rebuild_add(struct rebuild *rb, const char *ip, const char *rule,
 int rebuild_finish(struct rebuild *rb, struct fail *f);
 void rebuild_abort(struct rebuild *rb);
 int rebuild_has(int dirfd, const char *ip);
+int rebuild_map(int dirfd, struct cdb *c);
+int rebuild_mapped_has(struct cdb *c, const char *ip);
+void rebuild_unmap(struct cdb *c);
 
 #endif

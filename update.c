@@ -16,8 +16,9 @@
 /* A time further ahead than this is a bad clock or a planted line. */
 #define FUTURE_MAX 86400
 
-/* Up to this many arrivals are looked up and refreshed in place, one by
- * one; a larger batch takes a pass, one rebuild, at once. */
+/* Up to this many new arrivals that find the lock taken wait in the
+ * journal for its holder's pass (lock_merge); more take a pass of their
+ * own. */
 #define MERGE_IN_PLACE_MAX 256
 
 /* bench/ builds a variant without the journal, to measure what it saves. */
@@ -386,23 +387,28 @@ update_admin(const char *dir, const struct plan *p, struct outcome *o,
 }
 
 /*
- * Under the lock: the arrivals listed already are refreshed in place (a
- * small batch only); the others, and the closes of addresses that may be
- * listed, are left for a pass.
+ * Under the lock: the arrivals listed already and in the cdb are
+ * refreshed in place, so that the echo of a login, or a resync of what
+ * the list holds, costs no pass; the others, and the closes of addresses
+ * that may be listed, are left for a pass. The index and the cdb are
+ * mapped once for the whole batch.
  */
 static int
 sort_arrivals(int dirfd, const struct arrivals *a, struct openentry *rest,
 	      size_t *nrest, struct pending *drops, struct outcome *o)
 {
-	int small = a->nopen + a->nclosed <= MERGE_IN_PLACE_MAX;
+	struct listindex_batch b;
+	struct cdb rules;
+	int mapped = rebuild_map(dirfd, &rules) == 0, r = 0;
 
+	listindex_batch_open(&b, dirfd);
 	*nrest = 0;
 	for (size_t i = 0; i < a->nopen; i++) {
 		const struct openentry *e = &a->open[i];
 
-		if (small && e->ts <= a->now + FUTURE_MAX &&
-		    listindex_refresh(dirfd, e->ip, e->ts) == LOOKUP_FOUND &&
-		    rebuild_has(dirfd, e->ip)) {
+		if (mapped && e->ts <= a->now + FUTURE_MAX &&
+		    listindex_batch_refresh(&b, e->ip, e->ts) == LOOKUP_FOUND &&
+		    rebuild_mapped_has(&rules, e->ip)) {
 			o->refreshed++;
 			continue;
 		}
@@ -412,12 +418,15 @@ sort_arrivals(int dirfd, const struct arrivals *a, struct openentry *rest,
 			rest[*nrest].ts = a->now;
 		(*nrest)++;
 	}
-	for (size_t i = 0; i < a->nclosed; i++)
-		if ((!small ||
-		     listindex_find(dirfd, a->closed[i].ip) != LOOKUP_ABSENT) &&
+	for (size_t i = 0; r == 0 && i < a->nclosed; i++)
+		if (listindex_batch_refresh(&b, a->closed[i].ip, 0) !=
+			LOOKUP_ABSENT &&
 		    pending_add(drops, &a->closed[i]) == -1)
-			return -1;
-	return 0;
+			r = -1;
+	listindex_batch_close(&b);
+	if (mapped)
+		rebuild_unmap(&rules);
+	return r;
 }
 
 /* Under the lock: what cannot be refreshed in place takes one pass, with

@@ -53,6 +53,32 @@ rows() {
 	wait_for 2 open_on A 127.0.0.5
 }
 
+# list_time NAME IP: the time of IP's line in host NAME's list.
+list_time() {
+	awk -v ip="$2" -F '\t' 'index($1, ip ":") == 1 { print $2 }' \
+		"$(host_dir "$1")/open-smtp"
+}
+
+@test "a restart's resync of the rows the list holds refreshes them in place: no pass, the cdb not written again; a later time is taken" {
+	rows 1 10000
+	host_up A
+	dir=$(host_dir A)
+	kill "${HOST_PID[A]}"
+	wait "${HOST_PID[A]}" || true
+	cdb=$(stat -c %i "$dir/tcp.smtp.cdb")
+	list=$(stat -c %i "$dir/open-smtp")
+	before=$(list_time A 10.0.0.7)
+	psql_admin -c "UPDATE roam.relay SET at = at + 60 WHERE ip = '10.0.0.7'"
+	host_up A
+	run grep -c 'info: resynced 10000 entries' "$BATS_TEST_TMPDIR/A.log"
+	assert_output 2
+	# A pass writes the list and the cdb anew: new inodes.
+	[ "$(stat -c %i "$dir/tcp.smtp.cdb")" = "$cdb" ]
+	[ "$(stat -c %i "$dir/open-smtp")" = "$list" ]
+	[ "$(list_time A 10.0.0.7)" -gt "$before" ]
+	[ "$(on A list_ips | wc -l)" -eq 10000 ]
+}
+
 @test "rows written while a resync reads its batches are merged too" {
 	rows 1 20000
 	host_start A
