@@ -66,16 +66,9 @@ roamsync: info: resynced 0 entries"
 	smtp_up A B
 	login_on A 127.0.0.5
 	wait_for 2 relay_granted B 127.0.0.5
-	burst() {
-		local host=$1 base=$2 i
-		for i in $(seq 1 12); do
-			login_on "$host" "127.0.$base.$i" || return 1
-			sleep 0.1
-		done
-	}
-	burst A 1 &
+	logins_on A 1 &
 	a=$!
-	burst B 2 &
+	logins_on B 2 &
 	b=$!
 	sleep 0.3
 	pgnet_stop "$HA/one" immediate

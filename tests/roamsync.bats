@@ -251,16 +251,9 @@ elapsed_ms() {
 
 @test "PostgreSQL stopped with -m immediate during logins and started again: nothing lost, one warning per outage" {
 	host_up A B
-	burst() {
-		local host=$1 base=$2 i
-		for i in $(seq 1 12); do
-			login_on "$host" "127.0.$base.$i" || return 1
-			sleep 0.1
-		done
-	}
-	burst A 1 &
+	logins_on A 1 &
 	a=$!
-	burst B 2 &
+	logins_on B 2 &
 	b=$!
 	sleep 0.5
 	pg_crash

@@ -184,6 +184,16 @@ login_on() {
 	on "$1" wait_recorders
 }
 
+# logins_on NAME N: 12 logins on host NAME, one each 0.1 s, from
+# 127.0.N.1 to 127.0.N.12: logins going on while something fails.
+logins_on() {
+	local i
+	for i in $(seq 1 12); do
+		login_on "$1" "127.0.$2.$i" || return 1
+		sleep 0.1
+	done
+}
+
 # open_on NAME IP: the relay is open for IP in host NAME's cdb.
 open_on() {
 	on "$1" relay_open "$2"
