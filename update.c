@@ -418,9 +418,10 @@ sort_arrivals(int dirfd, const struct arrivals *a, struct openentry *rest,
 			rest[*nrest].ts = a->now;
 		(*nrest)++;
 	}
+	/* A close counts if listed, or if the pass may add it. */
 	for (size_t i = 0; r == 0 && i < a->nclosed; i++)
-		if (listindex_batch_refresh(&b, a->closed[i].ip, 0) !=
-			LOOKUP_ABSENT &&
+		if ((*nrest || listindex_batch_refresh(&b, a->closed[i].ip,
+						       0) != LOOKUP_ABSENT) &&
 		    pending_add(drops, &a->closed[i]) == -1)
 			r = -1;
 	listindex_batch_close(&b);
