@@ -19,7 +19,7 @@
 /* Up to this many new arrivals that find the lock taken wait in the
  * journal for its holder's pass (lock_merge); more take a pass of their
  * own. */
-#define MERGE_IN_PLACE_MAX 256
+#define MERGE_JOURNAL_MAX 256
 
 /* bench/ builds a variant without the journal, to measure what it saves. */
 #ifndef ROAM_AB_NO_JOURNAL
@@ -276,18 +276,22 @@ open_safe(const char *dir, struct fail *f)
 	return dirfd;
 }
 
-/* A journaled address that the lock's holder has added: the wait ends. */
-struct added {
+/* Journaled addresses: the wait ends once the lock's holder has added
+ * every one to the cdb. */
+struct arrived {
 	int dirfd;
-	const char *ip;
+	const struct arrivals *a;
 };
 
 static int
-added(void *arg)
+all_added(void *arg)
 {
-	const struct added *a = arg;
+	const struct arrived *w = arg;
 
-	return rebuild_has(a->dirfd, a->ip);
+	for (size_t i = 0; i < w->a->nopen; i++)
+		if (!rebuild_has(w->dirfd, w->a->open[i].ip))
+			return 0;
+	return 1;
 }
 
 /*
@@ -300,7 +304,8 @@ static int
 lock_login(int dirfd, const char *dir, const struct openentry *me,
 	   struct fail *f)
 {
-	struct added a = {.dirfd = dirfd, .ip = me->ip};
+	struct arrivals one = {.open = me, .nopen = 1};
+	struct arrived w = {.dirfd = dirfd, .a = &one};
 	struct fail ignored;
 	int lockfd = roamdir_lock(dirfd, dir, 0, &ignored), journaled = 0;
 
@@ -310,7 +315,7 @@ lock_login(int dirfd, const char *dir, const struct openentry *me,
 	    listindex_find(dirfd, me->ip) != LOOKUP_FOUND)
 		journaled = journal_add(dirfd, me, &ignored) == 0;
 	return roamdir_lock_or_done(dirfd, dir, ROAM_LOCK_MS,
-				    journaled ? added : 0, &a, f);
+				    journaled ? all_added : 0, &w, f);
 }
 
 /*
@@ -453,23 +458,6 @@ merge_locked(int dirfd, const struct arrivals *a, struct openentry *rest,
 	return r;
 }
 
-/* Arrivals journaled: the wait ends once the cdb has every one. */
-struct arrived {
-	int dirfd;
-	const struct arrivals *a;
-};
-
-static int
-all_added(void *arg)
-{
-	const struct arrived *w = arg;
-
-	for (size_t i = 0; i < w->a->nopen; i++)
-		if (!rebuild_has(w->dirfd, w->a->open[i].ip))
-			return 0;
-	return 1;
-}
-
 /*
  * The lock, at once; or, for a few new addresses and no close, after
  * journaling them as recorders do: whoever holds the lock adds them with
@@ -486,7 +474,7 @@ lock_merge(int dirfd, const char *dir, const struct arrivals *a, struct fail *f)
 	if (lockfd != ROAMDIR_FAILED)
 		return lockfd;
 	if (ROAM_AB_NO_JOURNAL || a->nclosed || !a->nopen ||
-	    a->nopen > MERGE_IN_PLACE_MAX)
+	    a->nopen > MERGE_JOURNAL_MAX)
 		journaled = 0;
 	for (size_t i = 0; journaled && i < a->nopen; i++)
 		journaled =
