@@ -148,3 +148,17 @@ ip_canonical(char out[IP_FMTLEN], const char *s, size_t len)
 		return ip4_fmt(out, ip + 12);
 	return ip6_fmt(out, ip);
 }
+
+/*
+ * Whether a rule keyed by this canonical address opens it alone. The IPv6
+ * tcpserver also looks up every prefix of its text form that ends in ':',
+ * so a key ending in "::" (2001:db8:1::) is the prefix of a whole range as
+ * well (2001:db8:1::77): no rule can open such an address by itself.
+ */
+int
+ip_alone(const char *canonical)
+{
+	size_t n = strlen(canonical);
+
+	return n && canonical[n - 1] != ':';
+}

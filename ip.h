@@ -9,5 +9,6 @@
 
 size_t ip_canonical(char out[IP_FMTLEN], const char *s, size_t len);
 size_t ip6_fmt(char out[IP_FMTLEN], const unsigned char ip[16]);
+int ip_alone(const char *canonical);
 
 #endif

@@ -98,6 +98,13 @@ test_ip(void)
 	}
 	check(!ip_canonical(out, "1.2.3.4\0x", 9), "ip_canonical",
 	      "an embedded NUL is refused");
+	/* A key ending in ':' is also a prefix to the IPv6 tcpserver. */
+	check(!ip_alone("2001:db8:1::") && !ip_alone("::") &&
+		  !ip_alone("1:2:3:4:5:6:7::") && !ip_alone(""),
+	      "ip_alone", "an address whose form ends in :: is refused");
+	check(ip_alone("2001:db8:1::1") && ip_alone("::1") &&
+		  ip_alone("127.0.0.1") && ip_alone("1:0:0:2::3"),
+	      "ip_alone", "any other address opens alone");
 }
 
 struct rec {
