@@ -1,9 +1,12 @@
 /* openlist.c: the open-smtp list: "IP:rule<TAB>epoch" lines, vpopmail's
  * format, read and written. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "digits.h"
 #include "openlist.h"
@@ -105,6 +108,11 @@ openlist_next(struct openlist_cursor *c, struct openentry *e)
 			c->rule = e->rule;
 			c->rulelen = e->rulelen;
 		}
+		if (r == LINE_BAD && !c->nbad++) {
+			c->badlineno = c->lineno;
+			c->bad = line;
+			c->badlen = n;
+		}
 		if (r != LINE_EMPTY)
 			return r;
 	}
@@ -121,6 +129,21 @@ openlist_warn(const char *name, size_t lineno, const char *what,
 	snprintf(num, sizeof num, "%zu", lineno);
 	log_sanitize(safe, sizeof safe, line, len);
 	log_warn(name, " line ", num, ": ", what, ": ", safe);
+}
+
+/* One line for all the malformed lines a walk met, kept out of the
+ * rules: how many, and the first. */
+void
+openlist_report(const char *name, const struct openlist_cursor *c)
+{
+	char what[80];
+
+	if (!c->nbad)
+		return;
+	snprintf(what, sizeof what,
+		 "%zu malformed line%s kept out of the rules, the first",
+		 c->nbad, c->nbad == 1 ? "" : "s");
+	openlist_warn(name, c->badlineno, what, c->bad, c->badlen);
 }
 
 /* Decimal digits of v and their count; buf has room for 20. */
@@ -185,6 +208,103 @@ openlist_relay_rule(const char *env, char **rule)
 		return RULE_BAD;
 	}
 	return RULE_OK;
+}
+
+/* The list open read-write (made 0644, owned like the directory, if
+ * missing); never through a link, never anything but a regular file. */
+int
+openlist_open(int dirfd, struct fail *f)
+{
+	struct stat st;
+	int fd = openat(dirfd, ROAM_LIST,
+			O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	/* A new list's name is on disk before any line is answered. */
+	if (fd == -1 && errno == ENOENT && fstat(dirfd, &st) == 0 &&
+	    (fd = roamdir_create(dirfd, ROAM_LIST, O_RDWR | O_NONBLOCK, 0644,
+				 &st)) != -1 &&
+	    fsync(dirfd) == -1 && errno != EINVAL) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd == -1 && errno == ELOOP) {
+		FAIL(f, 111, "refusing to read ", ROAM_LIST,
+		     ": it is a symbolic link");
+		return -1;
+	}
+	if (fd == -1 && errno != EISDIR) {
+		FAILSYS(f, "unable to open ", ROAM_LIST);
+		return -1;
+	}
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		FAIL(f, 111, "refusing to read ", ROAM_LIST,
+		     ": not a regular file");
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Writes all of text at off; -1 with errno. */
+static int
+write_at(int fd, const char *text, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t r = pwrite(fd, text, len, (off_t)off);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		text += r;
+		len -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+/*
+ * Appends text, whole lines, at the end of the list, in one write: after
+ * a newline if a killed writer left a partial last line, so that no line
+ * runs into another. Then fsync. On any failure the list is cut back to
+ * its old end: nothing is half appended.
+ */
+int
+openlist_append(int lfd, const char *text, size_t len, struct fail *f)
+{
+	struct stat st;
+	char last = '\n', *buf;
+	size_t skip;
+
+	if (fstat(lfd, &st) == -1) {
+		FAILSYS(f, "unable to stat ", ROAM_LIST);
+		return -1;
+	}
+	if (st.st_size && pread(lfd, &last, 1, st.st_size - 1) != 1) {
+		FAILSYS(f, "unable to read ", ROAM_LIST);
+		return -1;
+	}
+	if (!(buf = malloc(len + 1))) {
+		FAILSYS(f, "unable to append to ", ROAM_LIST);
+		return -1;
+	}
+	buf[0] = '\n';
+	memcpy(buf + 1, text, len);
+	skip = last == '\n';
+	if (write_at(lfd, buf + skip, len + 1 - skip, (uint64_t)st.st_size) ==
+		-1 ||
+	    fsync(lfd) == -1) {
+		FAILSYS(f, "unable to append to ", ROAM_LIST);
+		(void)!ftruncate(lfd, st.st_size);
+		free(buf);
+		return -1;
+	}
+	free(buf);
+	return 0;
 }
 
 /* Starts a new list; w->id names its temp (its size comes at the end). */

@@ -43,10 +43,20 @@ struct openlist_cursor {
 	size_t len, pos, lineno;
 	const char *rule; /* the last entry's, checked already */
 	size_t rulelen;
+	size_t nbad; /* malformed lines met, and the first */
+	size_t badlineno;
+	const char *bad;
+	size_t badlen;
 };
 enum line_kind openlist_next(struct openlist_cursor *c, struct openentry *e);
 void openlist_warn(const char *name, size_t lineno, const char *what,
 		   const char *line, size_t len);
+void openlist_report(const char *name, const struct openlist_cursor *c);
+
+/* Under the writers' lock: the list open read-write, made if missing;
+ * whole lines appended to it, synced. */
+int openlist_open(int dirfd, struct fail *f);
+int openlist_append(int lfd, const char *text, size_t len, struct fail *f);
 
 /* Writes a new list. */
 struct openlist_writer {

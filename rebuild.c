@@ -34,8 +34,11 @@ bad_line(const char *line, size_t n, size_t lineno, struct fail *f)
 	     num, ": unable to parse this line: ", safe);
 }
 
+/* tcp.smtp's lines, each record handed to add (ctx); tmp names where
+ * they go, for a failure to write. */
 static int
-add_rules(struct rebuild *rb, const char *text, size_t len, struct fail *f)
+add_rules(const char *text, size_t len, rules_emit *add, void *ctx,
+	  const char *tmp, struct fail *f)
 {
 	size_t pos = 0, lineno = 0;
 
@@ -45,19 +48,45 @@ add_rules(struct rebuild *rb, const char *text, size_t len, struct fail *f)
 		enum rules_status r;
 
 		lineno++;
-		r = rules_parse_line(text + pos, end - pos, add_record,
-				     &rb->cm);
+		r = rules_parse_line(text + pos, end - pos, add, ctx);
 		if (r == RULES_BAD) {
 			bad_line(text + pos, end - pos, lineno, f);
 			return -1;
 		}
 		if (r == RULES_SYS) {
-			FAILSYS(f, "unable to write ", rb->a.tmp);
+			FAILSYS(f, "unable to write ", tmp);
 			return -1;
 		}
 		pos = end;
 	}
 	return 0;
+}
+
+static int
+no_record(void *ctx, const char *k, size_t kl, const char *d, size_t dl)
+{
+	(void)ctx;
+	(void)k;
+	(void)kl;
+	(void)d;
+	(void)dl;
+	return 0;
+}
+
+/* Whether tcp.smtp compiles, as rebuild_open would find it: before a
+ * change that the build must follow. */
+int
+rebuild_check(int dirfd, struct fail *f)
+{
+	char *text;
+	size_t len;
+	int r;
+
+	if (roamdir_read(dirfd, ROAM_RULES, 1, &text, &len, 0, f) == -1)
+		return -1;
+	r = add_rules(text, len, no_record, 0, "", f);
+	free(text);
+	return r;
 }
 
 /*
@@ -86,7 +115,7 @@ rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
 		atomicfile_abort(&rb->a);
 		return -1;
 	}
-	if (add_rules(rb, text, len, f) == -1) {
+	if (add_rules(text, len, add_record, &rb->cm, rb->a.tmp, f) == -1) {
 		free(text);
 		rebuild_abort(rb);
 		return -1;

@@ -16,6 +16,7 @@ struct rebuild {
 	size_t datalen;
 };
 
+int rebuild_check(int dirfd, struct fail *f);
 int rebuild_open(struct rebuild *rb, int dirfd, struct fail *f);
 int rebuild_add(struct rebuild *rb, const char *ip, const char *rule,
 		size_t rulelen, struct fail *f);

@@ -173,11 +173,12 @@ roamdir_open_or_create(int dirfd, const char *name, int flags)
 }
 
 /*
- * Removes temp files left by writers killed while holding the lock; call
- * it under the lock, before writing.
+ * Removes the temp files of names (a NULL-terminated list) left by writers
+ * killed while holding the lock that guards them; call it under that
+ * lock, before writing.
  */
 void
-roamdir_sweep(int dirfd)
+roamdir_sweep(int dirfd, const char *const *names)
 {
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
@@ -189,32 +190,31 @@ roamdir_sweep(int dirfd)
 		return;
 	}
 	while ((de = readdir(d)))
-		if (atomicfile_is_temp(de->d_name, ROAM_LIST) ||
-		    atomicfile_is_temp(de->d_name, ROAM_CDB) ||
-		    atomicfile_is_temp(de->d_name, ROAM_INDEX))
-			unlinkat(dirfd, de->d_name, 0);
+		for (const char *const *n = names; *n; n++)
+			if (atomicfile_is_temp(de->d_name, *n))
+				unlinkat(dirfd, de->d_name, 0);
 	closedir(d);
 }
 
 /*
  * Opens (creating it 0600, owned like the directory) and locks the lock
- * file; returns its descriptor, ROAMDIR_FAILED, or ROAMDIR_DONE when
+ * file name; returns its descriptor, ROAMDIR_FAILED, or ROAMDIR_DONE when
  * done (if not NULL) ended the wait. 0600 keeps other local users from
  * taking the lock and stalling every writer.
  */
 int
-roamdir_lock_or_done(int dirfd, const char *dir, unsigned ms,
+roamdir_lock_or_done(int dirfd, const char *dir, const char *name, unsigned ms,
 		     roamdir_done *done, void *arg, struct fail *f)
 {
 	struct stat st;
-	int fd = roamdir_open_or_create(dirfd, ROAM_LOCK, O_RDWR);
+	int fd = roamdir_open_or_create(dirfd, name, O_RDWR);
 
 	if (fd == -1) {
-		FAILSYS(f, "unable to open ", dir, "/", ROAM_LOCK);
+		FAILSYS(f, "unable to open ", dir, "/", name);
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		FAIL(f, 111, "unable to lock ", dir, "/", ROAM_LOCK,
+		FAIL(f, 111, "unable to lock ", dir, "/", name,
 		     ": not a regular file");
 		close(fd);
 		return -1;
@@ -227,10 +227,10 @@ roamdir_lock_or_done(int dirfd, const char *dir, unsigned ms,
 		if (errno == EALREADY)
 			return ROAMDIR_DONE;
 		if (errno == ETIMEDOUT)
-			FAIL(f, 111, "unable to lock ", dir, "/", ROAM_LOCK,
+			FAIL(f, 111, "unable to lock ", dir, "/", name,
 			     ": timed out");
 		else
-			FAILSYS(f, "unable to lock ", dir, "/", ROAM_LOCK);
+			FAILSYS(f, "unable to lock ", dir, "/", name);
 		return ROAMDIR_FAILED;
 	}
 	return fd;
@@ -244,9 +244,10 @@ roamdir_flock(int fd, int op, unsigned ms)
 }
 
 int
-roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f)
+roamdir_lock(int dirfd, const char *dir, const char *name, unsigned ms,
+	     struct fail *f)
 {
-	return roamdir_lock_or_done(dirfd, dir, ms, 0, 0, f);
+	return roamdir_lock_or_done(dirfd, dir, name, ms, 0, 0, f);
 }
 
 /* Reads fd to its end into *text (st_size bytes expected); -1 with errno. */

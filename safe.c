@@ -13,7 +13,7 @@
 /* Every file a writer reads or writes, after the directory itself ("."). */
 static const char *const files[] = {
     ".",	ROAM_LIST,    ROAM_LOCK,    ROAM_RULES,	 ROAM_CDB,
-    ROAM_INDEX, ROAM_JOURNAL, ROAM_MERGING, ROAM_OUTBOX, ROAM_SENDING,
+    ROAM_INDEX, ROAM_BUILD_LOCK, ROAM_OUTBOX, ROAM_SENDING,
 };
 
 /*

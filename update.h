@@ -1,6 +1,6 @@
-/* update.h: every change to the relay state, under the writers' lock: a
- * login's address refreshed or added, waiting addresses merged, entries
- * expired or closed, other hosts' changes merged, the cdb rebuilt. */
+/* update.h: every change to the open list, under the writers' lock: a
+ * login's address refreshed in place or appended, other hosts' changes
+ * merged, entries expired or closed; then a build that covers them. */
 #ifndef UPDATE_H
 #define UPDATE_H
 
@@ -9,27 +9,17 @@
 #include "log.h"
 #include "openlist.h"
 
-struct pending;
-
+/* clearopensmtp's changes. */
 struct plan {
-	const struct openentry *add;  /* a login's address */
-	const struct openentry *adds; /* other hosts' (roamsync) */
-	size_t nadds;
-	const struct pending *drops; /* closed on other hosts */
 	uint64_t now;
 	int expire; /* drop entries older than maxage seconds */
 	uint64_t maxage;
 	const char *drop; /* a canonical address to close */
-	int report;	  /* log each address added */
-	/* Called, if set, once the addresses are in the list and the cdb,
-	 * both synced, before the rest of the housekeeping. */
-	void (*opened)(void *arg);
-	void *arg;
 };
 
 struct outcome {
 	size_t added, dropped;
-	size_t refreshed; /* update_merge: arrivals refreshed in place */
+	size_t refreshed; /* in place */
 	int found;	  /* plan.drop was open */
 };
 
@@ -37,7 +27,7 @@ struct outcome {
 struct arrivals {
 	const struct openentry *open; /* opened or refreshed there */
 	size_t nopen;
-	const struct openentry *closed; /* closed there: the ip alone */
+	const struct openentry *closed; /* closed there, at ts */
 	size_t nclosed;
 	uint64_t now;
 };

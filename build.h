@@ -1,0 +1,17 @@
+/* build.h: the one builder: tcp.smtp and the list, as read, compiled into
+ * tcp.smtp.cdb (and the index, when due) under the build lock. */
+#ifndef BUILD_H
+#define BUILD_H
+
+#include <stddef.h>
+
+#include "log.h"
+#include "openlist.h"
+#include "roamdir.h"
+
+int build_has(int dirfd, const struct openentry *v, size_t n);
+int build_cover(int dirfd, const char *dir, const struct fileid *mark,
+		struct fail *f);
+int build_now(int dirfd, const char *dir, struct fail *f);
+
+#endif
