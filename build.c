@@ -117,8 +117,9 @@ compile(int dirfd, int lockfd, struct fail *f)
 						    : atomicfile_rename(&b.rb.a, f);
 		if (r == 0)
 			stamp(lockfd, &b.covered);
+		/* Finished: only its temp is left to go. */
 		if (r == -1 && b.index)
-			listindex_abort(&b.iw);
+			atomicfile_abort(&b.iw.a);
 		else if (b.index)
 			listindex_rename(&b.iw);
 		atomicfile_release(&b.rb.a);

@@ -255,7 +255,9 @@ scan(int lfd, uint64_t from, uint64_t size, struct found *v, size_t n,
  * Under the writers' lock: each of v (sorted by address, no two alike)
  * placed if listed in the list open as lfd: through the index for the
  * part it covers, then by reading the rest. An index that does not match
- * the list, or a line that is not what it says, means reading it all.
+ * the list, or a line that is not what it says, means reading it all:
+ * then 1, the list is not the one the last build indexed (another
+ * program wrote it, or the index is gone).
  */
 int
 listindex_find(int dirfd, int lfd, struct found *v, size_t n, struct fail *f)
@@ -274,7 +276,9 @@ listindex_find(int dirfd, int lfd, struct found *v, size_t n, struct fail *f)
 	if (!(from = indexed(dirfd, lfd, &list, v, n)))
 		for (size_t i = 0; i < n; i++)
 			v[i].listed = 0;
-	return scan(lfd, from, list.size, v, n, f);
+	if (scan(lfd, from, list.size, v, n, f) == -1)
+		return -1;
+	return !from && list.size;
 }
 
 /*

@@ -28,6 +28,7 @@ struct change {
 	int rewrite; /* the whole list written anew */
 	struct outcome *o;
 	struct fileid mark; /* the list as left, for the build to cover */
+	int unindexed;	    /* another program wrote it, or no index */
 };
 
 static int
@@ -77,6 +78,27 @@ leaves(const struct change *c, const struct openentry *e)
 	       c->now - e->ts > c->p->maxage;
 }
 
+/* Times more than a day ahead met by a rewrite, and the first. */
+struct ahead {
+	size_t n, lineno;
+	struct openentry first;
+};
+
+/* One line for them all: how many, and the first. */
+static void
+report_ahead(const struct ahead *a)
+{
+	char what[96];
+
+	if (!a->n)
+		return;
+	snprintf(what, sizeof what,
+		 "%zu time%s more than a day ahead, taken as now, the first",
+		 a->n, a->n == 1 ? "" : "s");
+	openlist_warn(ROAM_LIST, a->lineno, what, a->first.raw,
+		      a->first.rawlen);
+}
+
 /* The list's lines into w: malformed ones as they are, a time more than a
  * day ahead as now, adds merged into their lines (the later time wins),
  * leaving ones left out. */
@@ -85,8 +107,8 @@ copy_lines(const struct change *c, struct openlist_cursor *cur,
 	   struct openlist_writer *w, char *merged)
 {
 	struct openentry e;
+	struct ahead ahead = {0};
 	enum line_kind k;
-	size_t future = 0;
 
 	while ((k = openlist_next(cur, &e)) != LINE_EMPTY) {
 		if (k == LINE_ENTRY) {
@@ -94,8 +116,11 @@ copy_lines(const struct change *c, struct openlist_cursor *cur,
 			    e.ip, c->adds, c->nadds, sizeof *x, ip_cmp);
 
 			if (e.ts > c->now + FUTURE_MAX) {
+				if (!ahead.n++) {
+					ahead.lineno = cur->lineno;
+					ahead.first = e;
+				}
 				e.ts = c->now;
-				future++;
 			}
 			if (x && !merged[x - c->adds]) {
 				merged[x - c->adds] = 1;
@@ -110,14 +135,8 @@ copy_lines(const struct change *c, struct openlist_cursor *cur,
 		}
 		openlist_writer_add(w, &e);
 	}
-	openlist_report(ROAM_LIST, cur);
-	if (future) {
-		char num[24];
-
-		snprintf(num, sizeof num, "%zu", future);
-		log_warn(ROAM_LIST, ": ", num,
-			 " times more than a day ahead, taken as now");
-	}
+	/* The build that follows reports the malformed lines. */
+	report_ahead(&ahead);
 }
 
 /* The list written anew (when lines leave, or a time cannot be written
@@ -158,9 +177,10 @@ rewrite(int dirfd, const struct change *c, struct fail *f)
 /* Each of v's addresses, where the list has it. */
 static struct found *
 find_all(int dirfd, int lfd, const struct openentry *v, size_t n,
-	 struct fail *f)
+	 int *unindexed, struct fail *f)
 {
 	struct found *x = calloc(n + 1, sizeof *x);
+	int r;
 
 	if (!x) {
 		FAILSYS(f, "unable to look ", ROAM_LIST, " up");
@@ -168,10 +188,11 @@ find_all(int dirfd, int lfd, const struct openentry *v, size_t n,
 	}
 	for (size_t i = 0; i < n; i++)
 		memcpy(x[i].ip, v[i].ip, sizeof x[i].ip);
-	if (listindex_find(dirfd, lfd, x, n, f) == -1) {
+	if ((r = listindex_find(dirfd, lfd, x, n, f)) == -1) {
 		free(x);
 		return 0;
 	}
+	*unindexed |= r;
 	return x;
 }
 
@@ -224,8 +245,9 @@ record(int dirfd, struct change *c, struct fail *f)
 
 	if (lfd == -1)
 		return -1;
-	if (!(xa = find_all(dirfd, lfd, c->adds, c->nadds, f)) ||
-	    !(xc = find_all(dirfd, lfd, c->closes, c->ncloses, f)))
+	if (!(xa = find_all(dirfd, lfd, c->adds, c->nadds, &c->unindexed, f)) ||
+	    !(xc = find_all(dirfd, lfd, c->closes, c->ncloses, &c->unindexed,
+			    f)))
 		goto out;
 	for (size_t i = 0; i < c->ncloses; i++)
 		if (xc[i].listed && xc[i].ts <= c->closes[i].ts)
@@ -277,8 +299,9 @@ open_safe(const char *dir, struct fail *f)
 
 /*
  * A login's address: a listed one has its time refreshed in place, any
- * other is appended; then the cdb has it, by a build that covers it (a
- * known address's is usually there: no build). opened is called then.
+ * other is appended; then a build covers it, unless it was listed, the
+ * cdb has it and the list is the one the last build indexed (no build).
+ * opened is called then.
  */
 int
 update_login(const char *dir, const struct openentry *me,
@@ -291,7 +314,8 @@ update_login(const char *dir, const struct openentry *me,
 	if (dirfd == -1)
 		return -1;
 	r = locked(dirfd, dir, &c, f);
-	if (r == 0 && (o.added || c.rewrite || !build_has(dirfd, me, 1)))
+	if (r == 0 && (o.added || c.rewrite || c.unindexed ||
+		       !build_has(dirfd, me, 1)))
 		r = c.rewrite ? build_now(dirfd, dir, f)
 			      : build_cover(dirfd, dir, &c.mark, f);
 	if (r == 0 && !build_has(dirfd, me, 1)) {
@@ -375,7 +399,8 @@ update_merge(const char *dir, const struct arrivals *a, struct outcome *o,
 		r = locked(dirfd, dir, &c, f);
 	if (r == 0 && c.rewrite)
 		r = build_now(dirfd, dir, f);
-	else if (r == 0 && (o->added || !build_has(dirfd, adds, c.nadds)))
+	else if (r == 0 && (o->added || c.unindexed ||
+			    !build_has(dirfd, adds, c.nadds)))
 		r = build_cover(dirfd, dir, &c.mark, f);
 out:
 	if (dirfd != -1)
