@@ -147,20 +147,22 @@ build_has(int dirfd, const struct openentry *v, size_t n)
 
 /*
  * Returns once a build has read the list up to mark (what a writer left
- * it): the build lock, then nothing more to do if the last build did
- * (it began after the writer's lines were in), else a build. So any
- * number of writers cost at most one build running and one waiting.
+ * it) and the cdb has each of v: under the build lock, nothing more to
+ * do if the last build did (it began after the writer's lines were in),
+ * left an index of it, and its cdb is there; else a build. So any number
+ * of writers cost at most one build running and one waiting.
  */
 int
 build_cover(int dirfd, const char *dir, const struct fileid *mark,
-	    struct fail *f)
+	    const struct openentry *v, size_t n, struct fail *f)
 {
 	int lockfd = roamdir_lock(dirfd, dir, ROAM_BUILD_LOCK, ROAM_LOCK_MS, f),
 	    r = 0;
 
 	if (lockfd == -1)
 		return -1;
-	if (!built(lockfd, mark))
+	if (!built(lockfd, mark) || listindex_due(dirfd, mark) ||
+	    !build_has(dirfd, v, n))
 		r = compile(dirfd, lockfd, f);
 	close(lockfd);
 	return r;

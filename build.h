@@ -11,7 +11,7 @@
 
 int build_has(int dirfd, const struct openentry *v, size_t n);
 int build_cover(int dirfd, const char *dir, const struct fileid *mark,
-		struct fail *f);
+		const struct openentry *v, size_t n, struct fail *f);
 int build_now(int dirfd, const char *dir, struct fail *f);
 
 #endif

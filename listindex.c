@@ -19,10 +19,12 @@
  * appended since (the tail) are read on a miss. It is derived data,
  * checked against the list and the line whenever it is read, so it is
  * written without fsync; the builder writes it anew when it is missing,
- * names another list, or the tail passes a sixteenth of the list.
+ * names another list, or the tail passes 1/256 of the list: a miss reads
+ * the tail under the lock, so it must stay short (at 1,000,000 lines,
+ * about 4,000 lines), while the index costs as much to write as the cdb.
  */
 #define STAMP "#list"
-#define TAIL_PART 16
+#define TAIL_PART 256
 
 /* The list the index names, through its file descriptor (a few preads). */
 static int

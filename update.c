@@ -317,7 +317,7 @@ update_login(const char *dir, const struct openentry *me,
 	if (r == 0 && (o.added || c.rewrite || c.unindexed ||
 		       !build_has(dirfd, me, 1)))
 		r = c.rewrite ? build_now(dirfd, dir, f)
-			      : build_cover(dirfd, dir, &c.mark, f);
+			      : build_cover(dirfd, dir, &c.mark, me, 1, f);
 	if (r == 0 && !build_has(dirfd, me, 1)) {
 		FAIL(f, 111, "closed while it was being opened");
 		r = -1;
@@ -401,7 +401,7 @@ update_merge(const char *dir, const struct arrivals *a, struct outcome *o,
 		r = build_now(dirfd, dir, f);
 	else if (r == 0 && (o->added || c.unindexed ||
 			    !build_has(dirfd, adds, c.nadds)))
-		r = build_cover(dirfd, dir, &c.mark, f);
+		r = build_cover(dirfd, dir, &c.mark, adds, c.nadds, f);
 out:
 	if (dirfd != -1)
 		close(dirfd);
