@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Many logins at once, refreshes and expiry runs among them: no login is
 # lost, none is recorded twice, nothing expires early or late, and the cdb
 # is what tcprules makes of tcp.smtp and the list.
@@ -160,4 +161,24 @@ expiry_loop() {
 	assert_failure
 	run ls "$ROAM_DIR"
 	refute_output --partial '.tmp.'
+}
+
+@test "appends racing -d: every login listed and relaying, every closed address gone from the list and the cdb" {
+	now=$(date +%s)
+	for k in $(seq 1 40); do
+		printf '10.8.0.%d:allow,RELAYCLIENT="",RBLSMTPD=""\t%d\n' "$k" "$now"
+	done >"$ROAM_DIR/open-smtp"
+	"$CLEAROPENSMTP" -f
+	for x in $(seq 1 40); do
+		start_login "new.$x" "127.0.1.$x"
+	done
+	for k in $(seq 1 40); do
+		"$CLEAROPENSMTP" -d "10.8.0.$k"
+	done
+	wait_logins
+	diff <(seq 1 40 | sed 's/^/127.0.1./' | sort) <(list_ips | sort)
+	for x in 1 17 40; do relay_open 127.0.1.$x; done
+	for k in 1 17 40; do refute relay_open 10.8.0.$k; done
+	tcprules_of "$ROAM_DIR/open-smtp"
+	cmp "$BATS_TEST_TMPDIR/ref.cdb" "$ROAM_DIR/tcp.smtp.cdb"
 }
