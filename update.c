@@ -371,6 +371,24 @@ arrived(const struct openentry *v, size_t *n, uint64_t now, struct fail *f)
 	return c;
 }
 
+/* The opens that are later than a close of theirs among the closes (a
+ * close wins a tie); the count kept. */
+static size_t
+later_than_closes(struct openentry *v, size_t n, const struct openentry *cl,
+		  size_t ncl)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct openentry *x =
+		    bsearch(v[i].ip, cl, ncl, sizeof *x, ip_cmp);
+
+		if (!x || v[i].ts > x->ts)
+			v[k++] = v[i];
+	}
+	return k;
+}
+
 /*
  * roamsync's changes: addresses opened or refreshed on other hosts
  * merged (the later time wins; a new one gets the rule roamsync gives
@@ -392,6 +410,7 @@ update_merge(const char *dir, const struct arrivals *a, struct outcome *o,
 	    !(closes = arrived(a->closed, &c.ncloses, a->now, f)) ||
 	    (dirfd = open_safe(dir, f)) == -1)
 		goto out;
+	c.nadds = later_than_closes(adds, c.nadds, closes, c.ncloses);
 	c.adds = adds;
 	c.closes = closes;
 	r = c.ncloses ? rebuild_check(dirfd, f) : 0;
