@@ -124,6 +124,12 @@ run(const struct options *o)
 	if (o->close_ip) {
 		if (!ip_canonical(ip, o->close_ip, strlen(o->close_ip)))
 			bad_value("address", o->close_ip);
+		if (!ip_alone(ip))
+			log_fatal(100, ip, " is never open: tcpserver also "
+				  "takes the rule of an address ending in "
+				  "\"::\" as a prefix; a line of the list for "
+				  "it is kept out of the rules: remove it by "
+				  "hand");
 		drop = ip;
 	}
 	if (o->list || o->dry) {

@@ -20,7 +20,8 @@ parse_ts(const char *line, size_t cut, size_t len, uint64_t *ts)
  * One line without its newline. LINE_BAD for anything but an entry or an
  * empty line: no TAB, a timestamp that is not 1 to 19 digits (vpopmail
  * before 5.0 wrote "<TAB><SPACE>epoch": reported too), a control byte, an
- * address that is not one IP, or a rule tcprules rejects or longer than
+ * address that is not one IP or is not alone (ip_alone: its key would
+ * also be a prefix), or a rule tcprules rejects or longer than
  * OPENLIST_RULEMAX.
  */
 enum line_kind
@@ -44,7 +45,7 @@ openlist_parse_line(const char *line, size_t len, struct openentry *e)
 			return LINE_BAD;
 	colon = rules_split(line, cut);
 	if (colon == cut || cut - colon - 1 > OPENLIST_RULEMAX ||
-	    !ip_canonical(e->ip, line, colon) ||
+	    !ip_canonical(e->ip, line, colon) || !ip_alone(e->ip) ||
 	    rules_compile(line + colon + 1, cut - colon - 1, 0, &dlen) !=
 		RULES_OK) {
 		e->ip[0] = '\0';
@@ -80,7 +81,7 @@ parse_same_rule(const char *line, size_t len, struct openentry *e,
 		e->ts = 0;
 		return LINE_BAD;
 	}
-	if (!ip_canonical(e->ip, line, colon))
+	if (!ip_canonical(e->ip, line, colon) || !ip_alone(e->ip))
 		return openlist_parse_line(line, len, e);
 	e->rule = line + colon + 1;
 	e->rulelen = rulelen;

@@ -129,6 +129,9 @@ check_line(const char *line, size_t len, struct openentry *e)
 	if (ip_canonical(again, e->ip, iplen) != iplen ||
 	    strcmp(again, e->ip) != 0)
 		broken("the entry's address is not canonical", len);
+	/* Its key is no prefix to tcpserver. */
+	if (!ip_alone(e->ip))
+		broken("the entry's address is not alone", len);
 	/* The rule lies in the line, after "ADDRESS:", before the TAB. */
 	tab = memchr(line, '\t', len);
 	if (!tab || e->rule <= line || e->rule + e->rulelen != tab ||

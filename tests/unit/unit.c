@@ -208,6 +208,12 @@ static const struct {
     {"# 1.2.3.4:allow\t1700000000", -1, ""},
     {"1.2.3.4:allow,RELAYCLIENT=\"\x01\"\t1700000000", -1, ""},
     {"1.2.3.4:allow,RELAYCLIENT=\"\x7f\"\t1700000000", -1, ""},
+    /* A key ending in "::" is also a prefix to tcpserver: never a rule. */
+    {"2001:db8:1:::allow,RELAYCLIENT=\"\"\t1700000000", -1, ""},
+    {"2001:db8:1:0:0:0:0:0:allow,RELAYCLIENT=\"\"\t1700000000", -1, ""},
+    {":::allow\t1", -1, ""},
+    {"2001:db8:1::1:allow,RELAYCLIENT=\"\"\t1700000000", 1,
+     "2001:db8:1::1"},
     /* vpopmail before 5.0: "<TAB><SPACE>epoch", reported. */
     {"1.2.3.4:allow,RELAYCLIENT=\"\"\t 1700000000", -1, ""},
     {"1.2.3.4:allow,RELAYCLIENT=\"\"\t  ", -1, ""},
