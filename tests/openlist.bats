@@ -201,7 +201,7 @@ vpopmail_line() {
 	login 127.0.0.5 good
 	assert_success
 	run ls -A "$ROAM_DIR"
-	assert_output $'open-smtp\nopen-smtp.index\nopen-smtp.lock\nopen-smtp.tmp.x1\ntcp.smtp.cdb\ntcp.smtp.tmp.4242'
+	assert_output $'open-smtp\nopen-smtp.index\nopen-smtp.lock\nopen-smtp.tmp.x1\ntcp.smtp\ntcp.smtp.cdb\ntcp.smtp.tmp.4242'
 	assert_file_exist "$BATS_TEST_TMPDIR/target"
 	relay_open 127.0.0.5
 }
