@@ -82,8 +82,9 @@ show(const struct options *o, const char *drop, uint64_t now, uint64_t maxage)
 	close(dirfd);
 	c.text = text;
 	while ((r = openlist_next(&c, &e)) != LINE_EMPTY) {
-		if (r != LINE_BAD && (o->list || (drop && strcmp(e.ip, drop) == 0) ||
-			 (!drop && now > e.ts && now - e.ts > maxage)))
+		if (r != LINE_BAD &&
+		    (o->list || (drop && strcmp(e.ip, drop) == 0) ||
+		     (!drop && now > e.ts && now - e.ts > maxage)))
 			print_entry(&e, now, maxage);
 	}
 	openlist_report(ROAM_LIST, &c.bad,
@@ -124,7 +125,8 @@ run(const struct options *o)
 		if (!ip_canonical(ip, o->close_ip, strlen(o->close_ip)))
 			bad_value("address", o->close_ip);
 		if (!ip_alone(ip))
-			log_fatal(100, ip, " is never open: tcpserver also "
+			log_fatal(100, ip,
+				  " is never open: tcpserver also "
 				  "takes the rule of an address ending in "
 				  "\"::\" as a prefix; a line of the list for "
 				  "it is kept out of the rules: remove it by "

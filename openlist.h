@@ -56,7 +56,7 @@ struct openlist_cursor {
 	size_t len, pos, lineno;
 	const char *rule; /* the last entry's, checked already */
 	size_t rulelen;
-	struct openlist_tally bad; /* the lines that cannot be read */
+	struct openlist_tally bad;   /* the lines that cannot be read */
 	struct openlist_tally ahead; /* times ahead, counted by the caller */
 };
 enum line_kind openlist_next(struct openlist_cursor *c, struct openentry *e);

@@ -83,9 +83,10 @@ rules_missing(int dirfd, struct fail *f)
 		return -1;
 	}
 	if (fstatat(dirfd, ROAM_CDB, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		FAIL(f, 111, "unable to rebuild ", ROAM_CDB, ": ", ROAM_RULES,
-		     " is missing, and its rules would be lost: restore it, "
-		     "or make it an empty file for no static rules");
+		FAIL(
+		    f, 111, "unable to rebuild ", ROAM_CDB, ": ", ROAM_RULES,
+		    " is missing, and its rules would be lost: ",
+		    "restore it, or make it an empty file for no static rules");
 		return -1;
 	}
 	if (errno != ENOENT) {
@@ -132,7 +133,7 @@ rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
 		atomicfile_abort(&rb->a);
 		return -1;
 	}
-	if (add_rules(rb, text, len, f) == -1) {
+	if (text && add_rules(rb, text, len, f) == -1) {
 		free(text);
 		rebuild_abort(rb);
 		return -1;

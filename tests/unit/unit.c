@@ -212,8 +212,7 @@ static const struct {
     {"2001:db8:1:::allow,RELAYCLIENT=\"\"\t1700000000", -1, ""},
     {"2001:db8:1:0:0:0:0:0:allow,RELAYCLIENT=\"\"\t1700000000", -1, ""},
     {":::allow\t1", -1, ""},
-    {"2001:db8:1::1:allow,RELAYCLIENT=\"\"\t1700000000", 1,
-     "2001:db8:1::1"},
+    {"2001:db8:1::1:allow,RELAYCLIENT=\"\"\t1700000000", 1, "2001:db8:1::1"},
     /* vpopmail before 5.0: "<TAB><SPACE>epoch", an entry as its atoi
      * reads it; only that form. */
     {"1.2.3.4:allow,RELAYCLIENT=\"\"\t 1700000000", 1, "1.2.3.4"},
@@ -314,7 +313,8 @@ test_tally(void)
 	    "1.2.3.5:allow,RELAYCLIENT=\"\"\t1700000001\n"
 	    "2001:db8:1:::allow,RELAYCLIENT=\"\"\t1700000002\n"
 	    "more garbage\n";
-	static const char want[] = "1.2.3.4:allow,RELAYCLIENT=\"\"\t1700000000\n";
+	static const char want[] =
+	    "1.2.3.4:allow,RELAYCLIENT=\"\"\t1700000000\n";
 	struct openlist_cursor c;
 	struct openentry e;
 	char line[OPENLIST_LINEMAX];
