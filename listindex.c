@@ -125,6 +125,9 @@ is_entry(int fd, uint64_t off, uint64_t len, uint64_t size, const char *ip,
 	    strcmp(e.ip, ip) != 0)
 		return 0;
 	tab = memchr(line, '\t', len);
+	/* vpopmail's old "<TAB><SPACE>epoch": the digits only. */
+	if (tab[1] == ' ')
+		tab++;
 	pl->tspos = off + (uint64_t)(tab - line) + 1;
 	pl->tslen = (size_t)(len - (uint64_t)(tab - line) - 1);
 	pl->ts = e.ts;

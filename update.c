@@ -41,16 +41,31 @@ struct pass {
 };
 
 /* Takes a time more than a day ahead as now, so that no line stays open
- * for ever. */
+ * for ever; counted in c, for report. */
 static void
-not_future(struct pass *s, struct openentry *e, const char *name, size_t lineno)
+not_future(struct pass *s, struct openlist_cursor *c, struct openentry *e)
 {
 	if (e->ts <= s->p->now + FUTURE_MAX)
 		return;
-	openlist_warn(name, lineno,
-		      "a time more than a day ahead, taken as now", e->raw,
-		      e->rawlen);
+	openlist_tally(&c->ahead, c->lineno, e);
 	e->ts = s->p->now;
+}
+
+/* One warning for each kind of line c counted in a file, not one a line:
+ * unreadable lines are kept (the list) or dropped (the journal). */
+static void
+report(const char *name, const struct openlist_cursor *c, int dropped)
+{
+	if (dropped)
+		openlist_report(name, &c->bad, "unreadable line dropped",
+				"unreadable lines dropped");
+	else
+		openlist_report(name, &c->bad,
+				"unreadable line kept out of the rules",
+				"unreadable lines kept out of the rules");
+	openlist_report(name, &c->ahead,
+			"time more than a day ahead, taken as now",
+			"times more than a day ahead, taken as now");
 }
 
 /* The addresses to add: the journal's, then other hosts', then the
@@ -67,16 +82,13 @@ gather(struct pass *s, struct fail *f)
 	c.text = s->journal;
 	c.len = s->jlen;
 	while ((r = openlist_next(&c, &e)) != LINE_EMPTY) {
-		if (r == LINE_BAD) {
-			openlist_warn(ROAM_MERGING, c.lineno,
-				      "ignoring malformed line", e.raw,
-				      e.rawlen);
+		if (r == LINE_BAD)
 			continue;
-		}
-		not_future(s, &e, ROAM_MERGING, c.lineno);
+		not_future(s, &c, &e);
 		if (pending_add(&s->pend, &e) == -1)
 			goto nomem;
 	}
+	report(ROAM_MERGING, &c, 1);
 	for (size_t i = 0; i < s->p->nadds; i++)
 		if (pending_add(&s->pend, &s->p->adds[i]) == -1)
 			goto nomem;
@@ -147,12 +159,8 @@ walk(struct pass *s, struct fail *f)
 	enum line_kind r;
 
 	while ((r = openlist_next(&c, &e)) != LINE_EMPTY) {
-		if (r == LINE_BAD) {
-			openlist_warn(ROAM_LIST, c.lineno,
-				      "keeping malformed line out of the rules",
-				      e.raw, e.rawlen);
-		} else {
-			not_future(s, &e, ROAM_LIST, c.lineno);
+		if (r != LINE_BAD) {
+			not_future(s, &c, &e);
 			w = pending_find(&s->pend, e.ip);
 			if (w && w->state == PENDING_WAITING) {
 				w->state = PENDING_MERGED;
@@ -167,6 +175,7 @@ walk(struct pass *s, struct fail *f)
 		if (keep(s, &e, f) == -1)
 			return -1;
 	}
+	report(ROAM_LIST, &c, 0);
 	return 0;
 }
 
