@@ -60,7 +60,9 @@ walk(struct build *b, size_t len, struct fail *f)
 		if (b->index && off + e.rawlen < b->covered.size)
 			listindex_add(&b->iw, e.ip, off, e.rawlen);
 	}
-	openlist_report(ROAM_LIST, &c);
+	openlist_report(ROAM_LIST, &c.bad,
+			"unreadable line kept out of the rules",
+			"unreadable lines kept out of the rules");
 	return 0;
 }
 

@@ -98,6 +98,13 @@ configure(struct config *cf)
 		warn_value(ipvar, ip, "not an IP address");
 		return 0;
 	}
+	if (!ip_alone(cf->ip)) {
+		log_warn(cf->ip, " cannot be opened alone: tcpserver also "
+				 "takes the rule of an address ending in "
+				 "\"::\" as a prefix, which would relay every "
+				 "address it begins; opening nothing");
+		return 0;
+	}
 	cf->dir = roamdir_path();
 	cf->waitms = WAIT_MS_DEFAULT;
 	if ((s = getenv("ROAM_WAIT_MS")) &&

@@ -82,14 +82,14 @@ show(const struct options *o, const char *drop, uint64_t now, uint64_t maxage)
 	close(dirfd);
 	c.text = text;
 	while ((r = openlist_next(&c, &e)) != LINE_EMPTY) {
-		if (r == LINE_BAD)
-			openlist_warn(ROAM_LIST, c.lineno,
-				      "keeping malformed line out of the rules",
-				      e.raw, e.rawlen);
-		else if (o->list || (drop && strcmp(e.ip, drop) == 0) ||
-			 (!drop && now > e.ts && now - e.ts > maxage))
+		if (r != LINE_BAD &&
+		    (o->list || (drop && strcmp(e.ip, drop) == 0) ||
+		     (!drop && now > e.ts && now - e.ts > maxage)))
 			print_entry(&e, now, maxage);
 	}
+	openlist_report(ROAM_LIST, &c.bad,
+			"unreadable line kept out of the rules",
+			"unreadable lines kept out of the rules");
 	free(text);
 }
 
@@ -124,6 +124,13 @@ run(const struct options *o)
 	if (o->close_ip) {
 		if (!ip_canonical(ip, o->close_ip, strlen(o->close_ip)))
 			bad_value("address", o->close_ip);
+		if (!ip_alone(ip))
+			log_fatal(100, ip,
+				  " is never open: tcpserver also "
+				  "takes the rule of an address ending in "
+				  "\"::\" as a prefix; a line of the list for "
+				  "it is kept out of the rules: remove it by "
+				  "hand");
 		drop = ip;
 	}
 	if (o->list || o->dry) {

@@ -12,18 +12,31 @@
 #include "openlist.h"
 #include "rules.h"
 
-/* The timestamp after the TAB at cut: 1 to 19 digits, nothing else. */
+/*
+ * The timestamp after the TAB at cut: 1 to 19 digits, nothing else, but
+ * for one space before them: vpopmail before 5.0 wrote "<TAB><SPACE>epoch",
+ * and its clearopensmtp reads the time with atoi, so for vpopmail those
+ * lines are entries. Only that form: not two spaces, not a second TAB.
+ */
 static int
 parse_ts(const char *line, size_t cut, size_t len, uint64_t *ts)
 {
-	return digits_scan(line + cut + 1, len - cut - 1, 19, ts);
+	const char *s = line + cut + 1;
+	size_t n = len - cut - 1;
+
+	if (n > 1 && s[0] == ' ') {
+		s++;
+		n--;
+	}
+	return digits_scan(s, n, 19, ts);
 }
 
 /*
  * One line without its newline. LINE_BAD for anything but an entry or an
- * empty line: no TAB, a timestamp that is not 1 to 19 digits (vpopmail
- * before 5.0 wrote "<TAB><SPACE>epoch": reported too), a control byte, an
- * address that is not one IP, or a rule tcprules rejects or longer than
+ * empty line: no TAB, a timestamp that is not 1 to 19 digits (one space
+ * before them allowed: parse_ts), a control byte, an
+ * address that is not one IP or is not alone (ip_alone: its key would
+ * also be a prefix), or a rule tcprules rejects or longer than
  * OPENLIST_RULEMAX.
  */
 enum line_kind
@@ -47,7 +60,7 @@ openlist_parse_line(const char *line, size_t len, struct openentry *e)
 			return LINE_BAD;
 	colon = rules_split(line, cut);
 	if (colon == cut || cut - colon - 1 > OPENLIST_RULEMAX ||
-	    !ip_canonical(e->ip, line, colon) ||
+	    !ip_canonical(e->ip, line, colon) || !ip_alone(e->ip) ||
 	    rules_compile(line + colon + 1, cut - colon - 1, 0, &dlen) !=
 		RULES_OK) {
 		e->ip[0] = '\0';
@@ -83,7 +96,7 @@ parse_same_rule(const char *line, size_t len, struct openentry *e,
 		e->ts = 0;
 		return LINE_BAD;
 	}
-	if (!ip_canonical(e->ip, line, colon))
+	if (!ip_canonical(e->ip, line, colon) || !ip_alone(e->ip))
 		return openlist_parse_line(line, len, e);
 	e->rule = line + colon + 1;
 	e->rulelen = rulelen;
@@ -108,11 +121,8 @@ openlist_next(struct openlist_cursor *c, struct openentry *e)
 			c->rule = e->rule;
 			c->rulelen = e->rulelen;
 		}
-		if (r == LINE_BAD && !c->nbad++) {
-			c->badlineno = c->lineno;
-			c->bad = line;
-			c->badlen = n;
-		}
+		if (r == LINE_BAD)
+			openlist_tally(&c->bad, c->lineno, e);
 		if (r != LINE_EMPTY)
 			return r;
 	}
@@ -131,19 +141,33 @@ openlist_warn(const char *name, size_t lineno, const char *what,
 	log_warn(name, " line ", num, ": ", what, ": ", safe);
 }
 
-/* One line for all the malformed lines a walk met, kept out of the
- * rules: how many, and the first. */
+/* One more line of t's kind; the first is kept to be shown. */
 void
-openlist_report(const char *name, const struct openlist_cursor *c)
+openlist_tally(struct openlist_tally *t, size_t lineno,
+	       const struct openentry *e)
 {
-	char what[80];
+	if (t->n++ == 0) {
+		t->lineno = lineno;
+		t->raw = e->raw;
+		t->rawlen = e->rawlen;
+	}
+}
 
-	if (!c->nbad)
+/* One line for all of t, if any: "NAME: N MANY, the first line L: "..."",
+ * or "NAME: 1 ONE, line L: "..."". */
+void
+openlist_report(const char *name, const struct openlist_tally *t,
+		const char *one, const char *many)
+{
+	char n[24], num[24], safe[LOG_SAFE];
+
+	if (t->n == 0)
 		return;
-	snprintf(what, sizeof what,
-		 "%zu malformed line%s kept out of the rules, the first",
-		 c->nbad, c->nbad == 1 ? "" : "s");
-	openlist_warn(name, c->badlineno, what, c->bad, c->badlen);
+	snprintf(n, sizeof n, "%zu", t->n);
+	snprintf(num, sizeof num, "%zu", t->lineno);
+	log_sanitize(safe, sizeof safe, t->raw, t->rawlen);
+	log_warn(name, ": ", n, " ", t->n == 1 ? one : many,
+		 t->n == 1 ? ", line " : ", the first line ", num, ": ", safe);
 }
 
 /* Decimal digits of v and their count; buf has room for 20. */

@@ -37,21 +37,31 @@ enum line_kind openlist_parse_line(const char *line, size_t len,
 				   struct openentry *e);
 size_t openlist_format(char buf[OPENLIST_LINEMAX], const struct openentry *e);
 
-/* Walks the lines of a list or journal text, skipping empty lines. */
+/* Lines a pass reports in one warning, never one by one: how many, and
+ * the first (raw points into the text walked). */
+struct openlist_tally {
+	size_t n, lineno;
+	const char *raw;
+	size_t rawlen;
+};
+void openlist_tally(struct openlist_tally *t, size_t lineno,
+		    const struct openentry *e);
+void openlist_report(const char *name, const struct openlist_tally *t,
+		     const char *one, const char *many);
+
+/* Walks the lines of a list, skipping empty lines; counts the malformed
+ * ones in bad. */
 struct openlist_cursor {
 	const char *text;
 	size_t len, pos, lineno;
 	const char *rule; /* the last entry's, checked already */
 	size_t rulelen;
-	size_t nbad; /* malformed lines met, and the first */
-	size_t badlineno;
-	const char *bad;
-	size_t badlen;
+	struct openlist_tally bad;   /* the lines that cannot be read */
+	struct openlist_tally ahead; /* times ahead, counted by the caller */
 };
 enum line_kind openlist_next(struct openlist_cursor *c, struct openentry *e);
 void openlist_warn(const char *name, size_t lineno, const char *what,
 		   const char *line, size_t len);
-void openlist_report(const char *name, const struct openlist_cursor *c);
 
 /* Under the writers' lock: the list open read-write, made if missing;
  * whole lines appended to it, synced. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rebuild.h"
@@ -62,6 +63,50 @@ add_rules(const char *text, size_t len, rules_emit *add, void *ctx,
 	return 0;
 }
 
+/*
+ * tcp.smtp is missing. While tcp.smtp.cdb exists, a tcp.smtp gone (moved
+ * away, deleted) would silently drop every static rule: the update fails
+ * and the old cdb stays. So does a symbolic link whose target is missing,
+ * always. A directory with neither file starts from no rules, and says
+ * so as an administrator would: with an empty tcp.smtp, made here (owned
+ * like the directory, 0644), so that the next update does not fail.
+ */
+static int
+rules_missing(int dirfd, struct fail *f)
+{
+	struct stat st;
+	int fd;
+
+	if (fstatat(dirfd, ROAM_RULES, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode)) {
+		FAIL(f, 111, "unable to rebuild ", ROAM_CDB, ": ", ROAM_RULES,
+		     " is a symbolic link to a missing file: mend it, or make ",
+		     ROAM_RULES, " an empty file for no static rules");
+		return -1;
+	}
+	if (fstatat(dirfd, ROAM_CDB, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		FAIL(
+		    f, 111, "unable to rebuild ", ROAM_CDB, ": ", ROAM_RULES,
+		    " is missing, and its rules would be lost: ",
+		    "restore it, or make it an empty file for no static rules");
+		return -1;
+	}
+	if (errno != ENOENT) {
+		FAILSYS(f, "unable to stat ", ROAM_CDB);
+		return -1;
+	}
+	fd = fstat(dirfd, &st) == -1
+		 ? -1
+		 : roamdir_create(dirfd, ROAM_RULES, O_WRONLY, 0644, &st);
+	if (fd == -1 && errno != EEXIST) {
+		FAILSYS(f, "unable to create an empty ", ROAM_RULES);
+		return -1;
+	}
+	if (fd != -1)
+		close(fd);
+	return 0;
+}
+
 static int
 no_record(void *ctx, const char *k, size_t kl, const char *d, size_t dl)
 {
@@ -82,9 +127,10 @@ rebuild_check(int dirfd, struct fail *f)
 	size_t len;
 	int r;
 
-	if (roamdir_read(dirfd, ROAM_RULES, 1, &text, &len, 0, f) == -1)
+	if (roamdir_read(dirfd, ROAM_RULES, 1, &text, &len, 0, f) == -1 ||
+	    (!text && rules_missing(dirfd, f) == -1))
 		return -1;
-	r = add_rules(text, len, no_record, 0, "", f);
+	r = text ? add_rules(text, len, no_record, 0, "", f) : 0;
 	free(text);
 	return r;
 }
@@ -93,7 +139,8 @@ rebuild_check(int dirfd, struct fail *f)
  * Starts a new tcp.smtp.cdb with tcp.smtp's records, as tcprules would
  * write them; the open addresses follow with rebuild_add. tcpserver takes
  * the first record of a key, so the administrator's rules win. A line
- * tcprules would reject fails with code 100, naming it.
+ * tcprules would reject fails with code 100, naming it; a tcp.smtp gone
+ * missing (rules_missing) with code 111.
  */
 int
 rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
@@ -103,7 +150,8 @@ rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
 
 	rb->rule = rb->data = 0;
 	rb->rulelen = rb->datalen = 0;
-	if (roamdir_read(dirfd, ROAM_RULES, 1, &text, &len, 0, f) == -1)
+	if (roamdir_read(dirfd, ROAM_RULES, 1, &text, &len, 0, f) == -1 ||
+	    (!text && rules_missing(dirfd, f) == -1))
 		return -1;
 	if (atomicfile_open(&rb->a, dirfd, ROAM_CDB, 0644, f) == -1) {
 		free(text);
@@ -115,7 +163,8 @@ rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
 		atomicfile_abort(&rb->a);
 		return -1;
 	}
-	if (add_rules(text, len, add_record, &rb->cm, rb->a.tmp, f) == -1) {
+	if (text &&
+	    add_rules(text, len, add_record, &rb->cm, rb->a.tmp, f) == -1) {
 		free(text);
 		rebuild_abort(rb);
 		return -1;

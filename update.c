@@ -78,27 +78,6 @@ leaves(const struct change *c, const struct openentry *e)
 	       c->now - e->ts > c->p->maxage;
 }
 
-/* Times more than a day ahead met by a rewrite, and the first. */
-struct ahead {
-	size_t n, lineno;
-	struct openentry first;
-};
-
-/* One line for them all: how many, and the first. */
-static void
-report_ahead(const struct ahead *a)
-{
-	char what[96];
-
-	if (!a->n)
-		return;
-	snprintf(what, sizeof what,
-		 "%zu time%s more than a day ahead, taken as now, the first",
-		 a->n, a->n == 1 ? "" : "s");
-	openlist_warn(ROAM_LIST, a->lineno, what, a->first.raw,
-		      a->first.rawlen);
-}
-
 /* The list's lines into w: malformed ones as they are, a time more than a
  * day ahead as now, adds merged into their lines (the later time wins),
  * leaving ones left out. */
@@ -107,7 +86,6 @@ copy_lines(const struct change *c, struct openlist_cursor *cur,
 	   struct openlist_writer *w, char *merged)
 {
 	struct openentry e;
-	struct ahead ahead = {0};
 	enum line_kind k;
 
 	while ((k = openlist_next(cur, &e)) != LINE_EMPTY) {
@@ -116,10 +94,7 @@ copy_lines(const struct change *c, struct openlist_cursor *cur,
 			    e.ip, c->adds, c->nadds, sizeof *x, ip_cmp);
 
 			if (e.ts > c->now + FUTURE_MAX) {
-				if (!ahead.n++) {
-					ahead.lineno = cur->lineno;
-					ahead.first = e;
-				}
+				openlist_tally(&cur->ahead, cur->lineno, &e);
 				e.ts = c->now;
 			}
 			if (x && !merged[x - c->adds]) {
@@ -135,8 +110,10 @@ copy_lines(const struct change *c, struct openlist_cursor *cur,
 		}
 		openlist_writer_add(w, &e);
 	}
-	/* The build that follows reports the malformed lines. */
-	report_ahead(&ahead);
+	/* The build that follows reports the unreadable lines. */
+	openlist_report(ROAM_LIST, &cur->ahead,
+			"time more than a day ahead, taken as now",
+			"times more than a day ahead, taken as now");
 }
 
 /* The list written anew (when lines leave, or a time cannot be written

@@ -129,6 +129,9 @@ check_line(const char *line, size_t len, struct openentry *e)
 	if (ip_canonical(again, e->ip, iplen) != iplen ||
 	    strcmp(again, e->ip) != 0)
 		broken("the entry's address is not canonical", len);
+	/* Its key is no prefix to tcpserver. */
+	if (!ip_alone(e->ip))
+		broken("the entry's address is not alone", len);
 	/* The rule lies in the line, after "ADDRESS:", before the TAB. */
 	tab = memchr(line, '\t', len);
 	if (!tab || e->rule <= line || e->rule + e->rulelen != tab ||
@@ -162,7 +165,7 @@ walk(const char *text, size_t len, struct buf *out)
 {
 	struct openlist_cursor c;
 	struct openentry e, mine;
-	size_t pos = 0, lineno = 0;
+	size_t pos = 0, lineno = 0, nbad = 0, firstbad = 0;
 	int r;
 
 	memset(&c, 0, sizeof c);
@@ -195,11 +198,19 @@ walk(const char *text, size_t len, struct buf *out)
 			broken("the cursor's entry differs", len);
 		if (r < 0 && (e.raw != line || e.rawlen != n))
 			broken("the cursor's malformed line differs", len);
+		if (r < 0 && nbad++ == 0)
+			firstbad = lineno;
 		put_entry(out, &e);
 		put(out, "\n", 1);
 	}
 	if (c.pos < len)
 		broken("the cursor stopped before the end", len);
+	/* The bad lines, counted for one report: all of them, and the
+	 * first as it is. */
+	if (c.bad.n != nbad || (nbad && (c.bad.lineno != firstbad ||
+					 c.bad.raw < text ||
+					 c.bad.raw + c.bad.rawlen > text + len)))
+		broken("the cursor's count of bad lines differs", len);
 }
 
 int

@@ -84,7 +84,8 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 
 @test "an address listed but missing from the cdb is put back by its next login" {
 	printf '127.0.0.5:allow,RELAYCLIENT="",RBLSMTPD=""\t%s\n' "$(date +%s)" >"$ROAM_DIR/open-smtp"
-	: | tcprules "$ROAM_DIR/tcp.smtp.cdb" "$ROAM_DIR/x.tmp"
+	: >"$ROAM_DIR/tcp.smtp"
+	tcprules "$ROAM_DIR/tcp.smtp.cdb" "$ROAM_DIR/x.tmp" <"$ROAM_DIR/tcp.smtp"
 	refute relay_open 127.0.0.5
 	login 127.0.0.5 good
 	assert_success

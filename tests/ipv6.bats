@@ -127,7 +127,9 @@ start_smtp() {
 
 # The address forms, the client address as given to lo and tcpclient -i,
 # the POP3 server's mode, and the key expected (what the IPv6 tcpserver of
-# Debian 12 prints, measured): NAME CLIENT MODE [IFACE] => KEY.
+# Debian 12 prints, measured): NAME CLIENT MODE [IFACE] => KEY. A key
+# ending in "::" is also a prefix to tcpserver: such a client is never
+# opened (checkpw-roam(8)).
 ADDRESS_TABLE='
 full                2001:db8:1:2:3:4:5:6                    plain    => 2001:db8:1:2:3:4:5:6
 compressed          2001:db8::7                             plain    => 2001:db8::7
@@ -146,7 +148,7 @@ v4-mapped           127.0.0.42                              six      => 127.0.0.
 	[ "$(id -u)" = 0 ] || fail "needs root, for unshare -n (CI runs as root)"
 	need_cmd unshare ip
 	local table name client mode key rname seen added after after6 \
-		want_seen want_after6 n=0
+		want_seen want_added want_after want_after6 n=0
 	table=$(sed -n 's/ *=>.*//p' <<<"$ADDRESS_TABLE")
 	run env V6BIN="$V6BIN" HELPERS="$HELPERS" CHECKPW_ROAM="$CHECKPW_ROAM" \
 		FAKE_CHECKPW="$FAKE_CHECKPW" ROAM_DIR="$ROAM_DIR" \
@@ -167,18 +169,25 @@ v4-mapped           127.0.0.42                              six      => 127.0.0.
 		# server with -6 looks up the mapped form, so it never matches an
 		# IPv4 client (INSTALL, "IPv6").
 		want_seen=$key want_after6="RELAYCLIENT set for $key"
+		want_added=$key want_after="RELAYCLIENT set for $key"
 		[ "$mode" = six ] && want_seen=::ffff:$key
 		case $client in
 		*:*) ;;
 		*) want_after6="RELAYCLIENT unset for ::ffff:$key" ;;
 		esac
+		case $key in
+		*::) want_added= want_after="RELAYCLIENT unset for $key"
+			want_after6=$want_after ;;
+		esac
 		# What checkpw-roam recorded is what the live tcpserver named the
 		# client (less ::ffff:), and that is the form the table expects.
-		[ "$added" = "${seen#::ffff:}" ] ||
+		[ "$added" = "$want_added" ] ||
+			fail "$name ($client): checkpw-roam recorded '$added', tcpserver set TCPREMOTEIP=$seen"
+		[ -z "$added" ] || [ "$added" = "${seen#::ffff:}" ] ||
 			fail "$name ($client): checkpw-roam recorded '$added', tcpserver set TCPREMOTEIP=$seen"
 		[ "$seen" = "$want_seen" ] ||
 			fail "$name ($client): tcpserver set TCPREMOTEIP '$seen', not $want_seen"
-		[ "$after" = "RELAYCLIENT set for $key" ] ||
+		[ "$after" = "$want_after" ] ||
 			fail "$name: after the login the SMTP side said '$after'"
 		[ "$after6" = "$want_after6" ] ||
 			fail "$name: the SMTP side with -6 said '$after6'"
@@ -186,7 +195,97 @@ v4-mapped           127.0.0.42                              six      => 127.0.0.
 	[ "$n" -eq "$(grep -c . "$BATS_TEST_TMPDIR/rows")" ]
 	[ "$n" -ge 11 ]
 
-	# Everything was recorded once, in the canonical form.
+	# Everything was recorded once, in the canonical form; nothing for the
+	# key ending in "::".
 	run list_ips
-	assert_output "$(sed -n 's/.*=> *//p' <<<"$ADDRESS_TABLE")"
+	assert_output "$(sed -n 's/.*=> *//p' <<<"$ADDRESS_TABLE" | grep -v '::$')"
+}
+
+# rulecheck6 IP: what the IPv6 tcpserver -x does for IP.
+rulecheck6() {
+	TCPREMOTEIP=$1 "$V6BIN/tcprulescheck" "$ROAM_DIR/tcp.smtp.cdb"
+}
+
+# relays6 IP: succeeds when the IPv6 tcpserver would set RELAYCLIENT for IP.
+relays6() {
+	rulecheck6 "$1" | grep -q '^set environment variable RELAYCLIENT='
+}
+
+@test "a login from an address ending in :: (2001:db8:1::) opens nothing, with one warning saying why; the login goes on; an ordinary IPv6 address still opens alone" {
+	cp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/before.cdb"
+	login 2001:db8:1:: good
+	assert_success
+	assert_line 'session ok'
+	assert_line 'checkpw-roam: warning: 2001:db8:1:: cannot be opened alone: tcpserver also takes the rule of an address ending in "::" as a prefix, which would relay every address it begins; opening nothing'
+	[ "${#lines[@]}" -eq 2 ]
+	run list_ips
+	assert_output ''
+	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/before.cdb"
+	local ip
+	for ip in 2001:db8:1:: 2001:db8:1::77 2001:db8:1::5:6:7; do
+		! relays6 "$ip" || fail "$ip relays: $(rulecheck6 "$ip")"
+	done
+
+	# The written-out form is refused as well: it is the same address.
+	login 2001:0db8:0001:0:0:0:0:0 good
+	assert_success
+	assert_line --partial 'warning: 2001:db8:1:: cannot be opened alone'
+	run list_ips
+	assert_output ''
+
+	login 2001:db8:1::77 good
+	assert_success
+	assert_line 'checkpw-roam: info: relay opened for 2001:db8:1::77'
+	run list_ips
+	assert_output 2001:db8:1::77
+	relays6 2001:db8:1::77
+	! relays6 2001:db8:1::
+	! relays6 2001:db8:1::78
+	! relays6 2001:db8:1::77:1
+}
+
+@test "an old list line for an address ending in :: is kept verbatim, out of the rules: the IPv6 tcprulescheck relays neither 2001:db8:1::77 nor 2001:db8:1::5:6:7" {
+	local now
+	now=$(date +%s)
+	printf '%s:allow,RELAYCLIENT="",RBLSMTPD=""\t%s\n' \
+		2001:db8:1:: $((now - 100000)) 2001:db8::25 "$now" \
+		>"$ROAM_DIR/open-smtp"
+	cp "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/old"
+	run "$CLEAROPENSMTP" -f
+	assert_success
+	assert_output --regexp '^clearopensmtp: warning: open-smtp.* line 1: .*"2001:db8:1:::allow,'
+	cmp "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/old"
+	local ip
+	for ip in 2001:db8:1:: 2001:db8:1::77 2001:db8:1::5:6:7; do
+		! relays6 "$ip" || fail "$ip relays: $(rulecheck6 "$ip")"
+	done
+	relays6 2001:db8::25
+	# The cdb is what the IPv6 tcprules makes of tcp.smtp and the good line.
+	{
+		cat "$ROAM_DIR/tcp.smtp"
+		sed -n 2p "$ROAM_DIR/open-smtp" | cut -f1
+	} | timeout 10 "$V6BIN/tcprules" "$BATS_TEST_TMPDIR/ref.cdb" "$BATS_TEST_TMPDIR/ref.tmp"
+	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/ref.cdb"
+
+	# A login keeps it out too, and expiry never drops it.
+	login 2001:db8::26 good
+	assert_success
+	! relays6 2001:db8:1::77
+	run "$CLEAROPENSMTP"
+	assert_success
+	run list_ips
+	assert_output $'2001:db8:1::\n2001:db8::25\n2001:db8::26'
+}
+
+@test "clearopensmtp -d of an address ending in :: exits 100 with one line saying why, and changes nothing" {
+	local now
+	now=$(date +%s)
+	printf '2001:db8:1:::allow,RELAYCLIENT=""\t%s\n' "$now" >"$ROAM_DIR/open-smtp"
+	cp "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/old"
+	cp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/old.cdb"
+	run "$CLEAROPENSMTP" -d 2001:db8:1:0::
+	[ "$status" -eq 100 ]
+	assert_output 'clearopensmtp: fatal: 2001:db8:1:: is never open: tcpserver also takes the rule of an address ending in "::" as a prefix; a line of the list for it is kept out of the rules: remove it by hand'
+	cmp "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/old"
+	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/old.cdb"
 }

@@ -199,6 +199,78 @@ no_temp_files() {
 	assert_success
 }
 
+# rules_gone_fails: with tcp.smtp.cdb there, tcp.smtp as the test left it
+# (missing, or a link to nothing) fails every update: a new login goes on
+# with one warning and the cdb stays, byte for byte; -f exits 111.
+rules_gone_fails() {
+	local ip=$1 why=$2
+	cp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/cdb.before"
+	login "$ip" good
+	assert_success
+	assert_line 'session ok'
+	assert_line "checkpw-roam: warning: unable to open the relay for $ip: unable to rebuild tcp.smtp.cdb: tcp.smtp $why"
+	[ "$(grep -c warning <<<"$output")" -eq 1 ]
+	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/cdb.before"
+	run "$CLEAROPENSMTP" -f
+	[ "$status" -eq 111 ]
+	assert_output "clearopensmtp: fatal: unable to rebuild tcp.smtp.cdb: tcp.smtp $why"
+	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/cdb.before"
+	decision 198.51.100.9 | grep -qx 'deny connection'
+	relay_open 192.168.1.20
+	refute relay_open "$ip"
+}
+
+@test "while tcp.smtp.cdb exists, a tcp.smtp that is missing or a symbolic link to a missing file fails the update: one warning, the login goes on, the cdb and its static rules stay, -f exits 111" {
+	local etc=$BATS_TEST_TMPDIR/etc
+	mkdir "$etc"
+	printf '%s\n' '198.51.100.9:deny' '192.168.1.:allow,RELAYCLIENT=""' \
+		':allow' >"$etc/tcp.smtp"
+	ln -s "$etc/tcp.smtp" "$ROAM_DIR/tcp.smtp"
+	login 127.0.0.5 good
+	assert_success
+	refute_line --partial warning
+	relay_open 127.0.0.5
+
+	# The link's target moved away.
+	mv "$etc/tcp.smtp" "$etc/tcp.smtp.moved"
+	rules_gone_fails 127.0.0.6 "is a symbolic link to a missing file: mend it, or make tcp.smtp an empty file for no static rules"
+	# No link at all.
+	rm "$ROAM_DIR/tcp.smtp"
+	rules_gone_fails 127.0.0.7 "is missing, and its rules would be lost: restore it, or make it an empty file for no static rules"
+
+	# An empty tcp.smtp says "no static rules": the logins that waited
+	# are added.
+	: >"$ROAM_DIR/tcp.smtp"
+	run "$CLEAROPENSMTP" -f
+	assert_success
+	assert_output ''
+	relay_open 127.0.0.6
+	relay_open 127.0.0.7
+	refute relay_open 192.168.1.20
+	tcprules_of "$ROAM_DIR/open-smtp"
+	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/ref.cdb"
+}
+
+@test "a directory with neither tcp.smtp nor tcp.smtp.cdb starts from no rules and says so with an empty tcp.smtp, so later updates go on" {
+	login 127.0.0.5 good
+	assert_success
+	refute_line --partial warning
+	assert_file_exist "$ROAM_DIR/tcp.smtp"
+	[ ! -s "$ROAM_DIR/tcp.smtp" ]
+	run stat -c '%a %U' "$ROAM_DIR/tcp.smtp"
+	assert_output "644 $(stat -c %U "$ROAM_DIR")"
+	login 127.0.0.6 good
+	assert_success
+	refute_line --partial warning
+	run "$CLEAROPENSMTP" -f
+	assert_success
+	assert_output ''
+	relay_open 127.0.0.5
+	relay_open 127.0.0.6
+	tcprules_of "$ROAM_DIR/open-smtp"
+	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/ref.cdb"
+}
+
 @test "lines of 100 KB (key, value, range tail, comment) compile to tcprules' bytes" {
 	local big f=$BATS_TEST_TMPDIR/long.rules
 	big=$(head -c 100000 /dev/zero | tr '\0' x)

@@ -208,10 +208,23 @@ static const struct {
     {"# 1.2.3.4:allow\t1700000000", -1, ""},
     {"1.2.3.4:allow,RELAYCLIENT=\"\x01\"\t1700000000", -1, ""},
     {"1.2.3.4:allow,RELAYCLIENT=\"\x7f\"\t1700000000", -1, ""},
-    /* vpopmail before 5.0: "<TAB><SPACE>epoch", reported. */
-    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t 1700000000", -1, ""},
+    /* A key ending in "::" is also a prefix to tcpserver: never a rule. */
+    {"2001:db8:1:::allow,RELAYCLIENT=\"\"\t1700000000", -1, ""},
+    {"2001:db8:1:0:0:0:0:0:allow,RELAYCLIENT=\"\"\t1700000000", -1, ""},
+    {":::allow\t1", -1, ""},
+    {"2001:db8:1::1:allow,RELAYCLIENT=\"\"\t1700000000", 1, "2001:db8:1::1"},
+    /* vpopmail before 5.0: "<TAB><SPACE>epoch", an entry as its atoi
+     * reads it; only that form. */
+    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t 1700000000", 1, "1.2.3.4"},
+    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t 1", 1, "1.2.3.4"},
+    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t ", -1, ""},
     {"1.2.3.4:allow,RELAYCLIENT=\"\"\t  ", -1, ""},
+    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t  1700000000", -1, ""},
     {"1.2.3.4:allow,RELAYCLIENT=\"\"\t\t1700000000", -1, ""},
+    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t \t1700000000", -1, ""},
+    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t 1700000000 ", -1, ""},
+    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t +1700000000", -1, ""},
+    {"1.2.3.4:allow,RELAYCLIENT=\"\"\t 12345678901234567890", -1, ""},
 };
 
 static void
@@ -283,6 +296,44 @@ test_cursor(void)
 			      "openlist_parse_line",
 			      msg);
 		}
+}
+
+/*
+ * vpopmail's "<TAB><SPACE>epoch" line is the entry it means, written back
+ * without the space; the cursor counts the lines it cannot read, and
+ * keeps the first, for one report per pass.
+ */
+static void
+test_tally(void)
+{
+	static const char text[] =
+	    "1.2.3.4:allow,RELAYCLIENT=\"\"\t 1700000000\n"
+	    "garbage\n"
+	    "\n"
+	    "1.2.3.5:allow,RELAYCLIENT=\"\"\t1700000001\n"
+	    "2001:db8:1:::allow,RELAYCLIENT=\"\"\t1700000002\n"
+	    "more garbage\n";
+	static const char want[] =
+	    "1.2.3.4:allow,RELAYCLIENT=\"\"\t1700000000\n";
+	struct openlist_cursor c;
+	struct openentry e;
+	char line[OPENLIST_LINEMAX];
+	size_t n;
+	int ok;
+
+	memset(&c, 0, sizeof c);
+	c.text = text;
+	c.len = sizeof text - 1;
+	ok = openlist_next(&c, &e) == LINE_ENTRY && e.ts == 1700000000;
+	n = ok ? openlist_format(line, &e) : 0;
+	check(ok && n == strlen(want) && memcmp(line, want, n) == 0,
+	      "a TAB SPACE line is an entry, written back without the space",
+	      0);
+	while (openlist_next(&c, &e) != LINE_EMPTY)
+		;
+	check(c.bad.n == 3 && c.bad.lineno == 2 && c.bad.rawlen == 7 &&
+		  memcmp(c.bad.raw, "garbage", 7) == 0 && c.ahead.n == 0,
+	      "the cursor counts the bad lines and keeps the first", 0);
 }
 
 /* An outbox line, what it says, its address and time. */
@@ -402,6 +453,8 @@ main(int argc, char **argv)
 		test_openlist();
 	if (!*only || !strcmp(only, "openlist"))
 		test_cursor();
+	if (!*only || !strcmp(only, "openlist"))
+		test_tally();
 	if (!*only || !strcmp(only, "outbox"))
 		test_outbox();
 	if (!*only || !strcmp(only, "log"))
