@@ -51,18 +51,20 @@ covers(const struct fileid *stamp, const struct fileid *list)
 }
 
 /* Whether the builder should write the index anew for list (the whole
- * lines it read). */
+ * lines read, or the part a writer needs covered). */
 int
 listindex_due(int dirfd, const struct fileid *list)
 {
 	struct fileid stamp;
 	int ifd = openat(dirfd, ROAM_INDEX,
 			 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	int ok = ifd != -1 && stamp_of(ifd, &stamp) && covers(&stamp, list);
+	int ok = ifd != -1 && stamp_of(ifd, &stamp) &&
+		 stamp.dev == list->dev && stamp.ino == list->ino;
 
 	if (ifd != -1)
 		close(ifd);
-	return !ok || list->size - stamp.size > list->size / TAIL_PART;
+	return !ok || (stamp.size < list->size &&
+		       list->size - stamp.size > list->size / TAIL_PART);
 }
 
 int
