@@ -24,7 +24,6 @@ struct atomicfile {
 int atomicfile_open(struct atomicfile *a, int dirfd, const char *name,
 		    mode_t newmode, struct fail *f);
 void atomicfile_write(struct atomicfile *a, const char *s, size_t len);
-void atomicfile_writeback(struct atomicfile *a);
 int atomicfile_finish(struct atomicfile *a, struct fail *f);
 int atomicfile_rename(struct atomicfile *a, struct fail *f);
 void atomicfile_abort(struct atomicfile *a);

@@ -23,12 +23,6 @@ fileid_of(struct fileid *id, const struct stat *st)
 	id->size = (uint64_t)st->st_size;
 }
 
-int
-fileid_same(const struct fileid *a, const struct fileid *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->size == b->size;
-}
-
 /* ROAM_DIR, or the default the build chose. */
 const char *
 roamdir_path(void)
@@ -73,14 +67,12 @@ set_timer(int on)
 }
 
 /*
- * flock(op: LOCK_EX or LOCK_SH) for at most ms milliseconds (ETIMEDOUT),
- * or until done(arg), if set, says the holder did the waiter's work
- * (EALREADY). A repeating timer interrupts the wait, so a signal that
- * arrives before flock() blocks is not lost, and done is asked at every
- * tick.
+ * flock(op: LOCK_EX or LOCK_SH) for at most ms milliseconds (ETIMEDOUT).
+ * A repeating timer interrupts the wait, so that a signal that arrives
+ * before flock() blocks is not lost.
  */
 static int
-lock_bounded(int fd, int op, unsigned ms, roamdir_done *done, void *arg)
+lock_bounded(int fd, int op, unsigned ms)
 {
 	struct sigaction sa = {.sa_handler = on_alarm}, old;
 	tain deadline;
@@ -107,10 +99,6 @@ lock_bounded(int fd, int op, unsigned ms, roamdir_done *done, void *arg)
 		tain_now_g();
 		if (!tain_less(&STAMP, &deadline)) {
 			errno = ETIMEDOUT;
-			break;
-		}
-		if (done && done(arg)) {
-			errno = EALREADY;
 			break;
 		}
 	}
@@ -198,13 +186,12 @@ roamdir_sweep(int dirfd, const char *const *names)
 
 /*
  * Opens (creating it 0600, owned like the directory) and locks the lock
- * file name; returns its descriptor, ROAMDIR_FAILED, or ROAMDIR_DONE when
- * done (if not NULL) ended the wait. 0600 keeps other local users from
- * taking the lock and stalling every writer.
+ * file name, waiting at most ms; returns its descriptor, or -1. 0600 keeps
+ * other local users from taking the lock and stalling every writer.
  */
 int
-roamdir_lock_or_done(int dirfd, const char *dir, const char *name, unsigned ms,
-		     roamdir_done *done, void *arg, struct fail *f)
+roamdir_lock(int dirfd, const char *dir, const char *name, unsigned ms,
+	     struct fail *f)
 {
 	struct stat st;
 	int fd = roamdir_open_or_create(dirfd, name, O_RDWR);
@@ -219,19 +206,17 @@ roamdir_lock_or_done(int dirfd, const char *dir, const char *name, unsigned ms,
 		close(fd);
 		return -1;
 	}
-	if (lock_bounded(fd, LOCK_EX, ms, done, arg) == -1) {
+	if (lock_bounded(fd, LOCK_EX, ms) == -1) {
 		int saved = errno;
 
 		close(fd);
 		errno = saved;
-		if (errno == EALREADY)
-			return ROAMDIR_DONE;
 		if (errno == ETIMEDOUT)
 			FAIL(f, 111, "unable to lock ", dir, "/", name,
 			     ": timed out");
 		else
 			FAILSYS(f, "unable to lock ", dir, "/", name);
-		return ROAMDIR_FAILED;
+		return -1;
 	}
 	return fd;
 }
@@ -240,14 +225,7 @@ roamdir_lock_or_done(int dirfd, const char *dir, const char *name, unsigned ms,
 int
 roamdir_flock(int fd, int op, unsigned ms)
 {
-	return lock_bounded(fd, op, ms, 0, 0);
-}
-
-int
-roamdir_lock(int dirfd, const char *dir, const char *name, unsigned ms,
-	     struct fail *f)
-{
-	return roamdir_lock_or_done(dirfd, dir, name, ms, 0, 0, f);
+	return lock_bounded(fd, op, ms);
 }
 
 /* Reads fd to its end into *text (st_size bytes expected); -1 with errno. */

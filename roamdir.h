@@ -32,18 +32,11 @@ struct fileid {
 };
 
 void fileid_of(struct fileid *id, const struct stat *st);
-int fileid_same(const struct fileid *a, const struct fileid *b);
 
 const char *roamdir_path(void);
 int roamdir_open(const char *dir, struct fail *f);
 int roamdir_lock(int dirfd, const char *dir, const char *name, unsigned ms,
 		 struct fail *f);
-/* Asked while waiting for the lock: nonzero when the wait may end. */
-typedef int roamdir_done(void *arg);
-enum { ROAMDIR_FAILED = -1, ROAMDIR_DONE = -2 };
-int roamdir_lock_or_done(int dirfd, const char *dir, const char *name,
-			 unsigned ms, roamdir_done *done, void *arg,
-			 struct fail *f);
 int roamdir_flock(int fd, int op, unsigned ms);
 void roamdir_sweep(int dirfd, const char *const *names);
 int roamdir_create(int dirfd, const char *name, int flags, mode_t mode,
