@@ -1,7 +1,9 @@
 /* build.c: the one builder: tcp.smtp and the list, as read, compiled into
  * tcp.smtp.cdb (and the index, when due) under the build lock. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "build.h"
@@ -84,15 +86,23 @@ stamp(int lockfd, const struct fileid *covered)
 	(void)!pwrite(lockfd, v, sizeof v, 0);
 }
 
-/* Whether the last build read the list up to mark. */
+/* Whether the last build read the list up to mark, and the list is as
+ * long as then at least (not cut short, nor made anew, since). */
 static int
-built(int lockfd, const struct fileid *mark)
+built(int dirfd, int lockfd, const struct fileid *mark)
 {
 	unsigned char v[24];
+	struct stat st;
+	uint64_t size;
 
-	return pread(lockfd, v, sizeof v, 0) == (ssize_t)sizeof v &&
-	       get64(v) == mark->dev && get64(v + 8) == mark->ino &&
-	       get64(v + 16) >= mark->size;
+	if (pread(lockfd, v, sizeof v, 0) != (ssize_t)sizeof v ||
+	    fstatat(dirfd, ROAM_LIST, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	size = get64(v + 16);
+	return get64(v) == mark->dev && get64(v + 8) == mark->ino &&
+	       (uint64_t)st.st_dev == mark->dev &&
+	       (uint64_t)st.st_ino == mark->ino && size >= mark->size &&
+	       size <= (uint64_t)st.st_size;
 }
 
 /* One build: the cdb synced and renamed (the directory synced), then the
@@ -163,7 +173,7 @@ build_cover(int dirfd, const char *dir, const struct fileid *mark,
 
 	if (lockfd == -1)
 		return -1;
-	if (!built(lockfd, mark) || listindex_due(dirfd, mark) ||
+	if (!built(dirfd, lockfd, mark) || listindex_due(dirfd, mark) ||
 	    !build_has(dirfd, v, n))
 		r = compile(dirfd, lockfd, f);
 	close(lockfd);
