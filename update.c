@@ -134,16 +134,19 @@ keep(struct pass *s, const struct openentry *e, struct fail *f)
 	return rebuild_add(&s->rb, e->ip, e->rule, e->rulelen, f);
 }
 
+/* Whether a line goes: closed here (-d), closed on another host at a
+ * second not before its time (a later login here stays), or expired. */
 static int
 dropped(struct pass *s, const struct openentry *e)
 {
 	const struct plan *p = s->p;
+	const struct waiting *w;
 
 	if (p->drop && strcmp(e->ip, p->drop) == 0) {
 		s->o->found = 1;
 		return 1;
 	}
-	if (p->drops && pending_find(p->drops, e->ip))
+	if (p->drops && (w = pending_find(p->drops, e->ip)) && e->ts <= w->e.ts)
 		return 1;
 	return p->expire && p->now > e->ts && p->now - e->ts > p->maxage;
 }

@@ -15,7 +15,7 @@ struct plan {
 	const struct openentry *add;  /* a login's address */
 	const struct openentry *adds; /* other hosts' (roamsync) */
 	size_t nadds;
-	const struct pending *drops; /* closed on other hosts */
+	const struct pending *drops; /* closed on other hosts, at e.ts */
 	uint64_t now;
 	int expire; /* drop entries older than maxage seconds */
 	uint64_t maxage;
@@ -37,7 +37,7 @@ struct outcome {
 struct arrivals {
 	const struct openentry *open; /* opened or refreshed there */
 	size_t nopen;
-	const struct openentry *closed; /* closed there: the ip alone */
+	const struct openentry *closed; /* closed there: ip, and ts */
 	size_t nclosed;
 	uint64_t now;
 };

@@ -4,9 +4,9 @@
  * Usage: merge < CHANGES
  *
  * Each line is "+IP EPOCH" (opened or refreshed on another host at EPOCH)
- * or "-IP" (closed there). ROAM_DIR is the directory; a new address gets
- * the default rule. Prints "added A dropped D refreshed R" and exits 0, or
- * prints the failure and exits 111 (100 for a bad line). */
+ * or "-IP [EPOCH]" (closed there, at EPOCH or now). ROAM_DIR is the directory;
+ * a new address gets the default rule. Prints "added A dropped D refreshed R"
+ * and exits 0, or prints the failure and exits 111 (100 for a bad line). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +23,7 @@
 
 static struct openentry open_[MAXCHANGES], closed[MAXCHANGES];
 
-/* "+IP EPOCH" or "-IP" into the one table or the other. */
+/* "+IP EPOCH" or "-IP [EPOCH]" into the one table or the other. */
 static int
 parse(char *line, struct arrivals *a)
 {
@@ -35,8 +35,11 @@ parse(char *line, struct arrivals *a)
 		e = &open_[a->nopen++];
 		*sp = '\0';
 		e->ts = strtoull(sp + 1, 0, 10);
-	} else if (line[0] == '-' && !sp && a->nclosed < MAXCHANGES) {
+	} else if (line[0] == '-' && a->nclosed < MAXCHANGES) {
 		e = &closed[a->nclosed++];
+		e->ts = sp ? strtoull(sp + 1, 0, 10) : a->now;
+		if (sp)
+			*sp = '\0';
 	} else {
 		return -1;
 	}
