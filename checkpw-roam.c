@@ -159,13 +159,14 @@ record(const struct config *cf, const struct openentry *me, int *chan)
 }
 
 /* Once the login is answered: the login goes to the outbox, if roamsync
- * made one, for the other hosts. */
+ * made one, for the other hosts, at this moment to the millisecond. */
 static void
 share(const struct config *cf, const struct openentry *me)
 {
 	struct fail f;
 
-	if (outbox_add_login(cf->dir, me, &f) == OUTBOX_FAILED)
+	if (outbox_add_login(cf->dir, me->ip, outbox_now_ms(), &f) ==
+	    OUTBOX_FAILED)
 		log_warn("unable to pass the login from ", cf->ip,
 			 " on to roamsync: ", f.msg);
 }

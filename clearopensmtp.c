@@ -94,13 +94,14 @@ show(const struct options *o, const char *drop, uint64_t now, uint64_t maxage)
 }
 
 /* -d: the close goes to the outbox, if roamsync made one, for the other
- * hosts, even if the address was not open here. */
+ * hosts, even if the address was not open here; at the moment it is done
+ * here, to the millisecond. */
 static void
-share_close(const char *dir, const char *ip, uint64_t now)
+share_close(const char *dir, const char *ip)
 {
 	struct fail f;
 
-	if (outbox_add_close(dir, ip, now, &f) == OUTBOX_FAILED) {
+	if (outbox_add_close(dir, ip, outbox_now_ms(), &f) == OUTBOX_FAILED) {
 		const char *why = "here, but unable to pass the close on to "
 				  "roamsync: ";
 
@@ -146,7 +147,7 @@ run(const struct options *o)
 		if (drop && !out.found)
 			log_warn(drop, " is not open");
 		if (drop)
-			share_close(o->dir, drop, now);
+			share_close(o->dir, drop);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		log_fatal(111, "unable to write to standard output");

@@ -23,56 +23,72 @@ static const char *const conn_keys[] = {
 
 #define SQL_LISTEN "LISTEN roam"
 
-/* Each change in one row, the latest of an address's changes winning (a
- * close on a tie), by the database's clock. A close wins over a login up
- * to 2 s later, a login reopens only 3 s or more after a close, and a
- * refresh counts from 2 s: the times are whole seconds measured on two
- * clocks. */
+/* The database's clock, in milliseconds since the epoch: now() is the
+ * statement's start, clock_timestamp() the moment it is read. */
+#define NOW_MS "floor(extract(epoch FROM now()) * 1000)::bigint"
+#define CLOCK_MS "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+/* A time further ahead than a day is a bad clock or a planted row: it is
+ * taken as now, as the list's lines are. */
+#define DAY_MS "86400000"
+#define NOT_FUTURE(t)                                                          \
+	"CASE WHEN " t " > " NOW_MS " + " DAY_MS " THEN " NOW_MS " ELSE " t    \
+	" END"
+
+/* Each change in one row: of an address's changes, strictly the later, by
+ * the database's clock in milliseconds, wins; on an exact tie a close
+ * wins, here and against the row. */
 #define SQL_PUSH                                                               \
-	"INSERT INTO roam.relay AS r (ip, at, closed) "                        \
+	"INSERT INTO roam.relay AS r (ip, at_ms, closed) "                     \
 	"SELECT DISTINCT ON (u.ip) u.ip, t.now - u.age, u.closed "             \
 	"FROM unnest($1::text[], $2::bigint[], $3::boolean[]) "                \
 	"WITH ORDINALITY AS u(ip, age, closed, n), "                           \
-	"(SELECT floor(extract(epoch FROM now()))::bigint AS now) AS t "       \
-	"ORDER BY u.ip, u.age, u.n DESC "                                      \
+	"(SELECT " NOW_MS " AS now) AS t "                                     \
+	"ORDER BY u.ip, u.age, u.closed DESC, u.n DESC "                       \
 	"ON CONFLICT (ip) DO UPDATE "                                          \
-	"SET at = excluded.at, closed = excluded.closed WHERE CASE "           \
-	"WHEN excluded.closed THEN excluded.at + 2 >= r.at "                   \
-	"AND (NOT r.closed OR excluded.at > r.at) "                            \
-	"WHEN r.closed THEN excluded.at > r.at + 2 "                           \
-	"ELSE excluded.at > r.at + 1 END"
+	"SET at_ms = excluded.at_ms, closed = excluded.closed "                \
+	"WHERE excluded.at_ms > " NOT_FUTURE(                                  \
+	    "r.at_ms") " "                                                     \
+		       "OR (excluded.at_ms = r.at_ms AND excluded.closed AND " \
+		       "NOT r.closed)"
+
+/* Rows more than a day ahead brought to now, so that they expire. */
+#define SQL_UNFUTURE                                                           \
+	"UPDATE roam.relay SET at_ms = " NOW_MS " "                            \
+	"WHERE at_ms > " NOW_MS " + " DAY_MS
 
 #define SQL_EXPIRE                                                             \
 	"DELETE FROM roam.relay "                                              \
-	"WHERE at < floor(extract(epoch FROM now()))::bigint - $1::bigint"
+	"WHERE at_ms < " NOW_MS " - $1::bigint * 1000"
 
 /* Read through a cursor, DB_BATCH rows at a time; the ages as each batch
  * is fetched, not as the cursor was declared: a batch may wait for the
  * merge of the one before. */
 #define SQL_FETCH                                                              \
 	"DECLARE roam_rows NO SCROLL CURSOR FOR "                              \
-	"SELECT ip, closed, "                                                  \
-	"floor(extract(epoch FROM clock_timestamp()))::bigint - at, "          \
-	"seq FROM roam.relay WHERE seq > $1::bigint ORDER BY seq"
+	"SELECT ip, closed, " CLOCK_MS " - at_ms, seq "                        \
+	"FROM roam.relay WHERE seq > $1::bigint ORDER BY seq"
 
-/* The rows of the addresses pushed whose state (open or closed) is not
- * what this host pushed last for them: the changes that lost. */
+/* The rows of the addresses pushed, every one: the database's decision,
+ * which took this host's changes into account. */
 #define SQL_READBACK                                                           \
 	"DECLARE roam_rows NO SCROLL CURSOR FOR "                              \
-	"SELECT r.ip, r.closed, "                                              \
-	"floor(extract(epoch FROM clock_timestamp()))::bigint - r.at, r.seq "  \
-	"FROM roam.relay AS r JOIN (SELECT DISTINCT ON (u.ip) u.ip, u.closed " \
-	"FROM unnest($1::text[], $2::bigint[], $3::boolean[]) "                \
-	"WITH ORDINALITY AS u(ip, age, closed, n) "                            \
-	"ORDER BY u.ip, u.age, u.n DESC) AS p "                                \
-	"ON r.ip = p.ip WHERE r.closed <> p.closed"
+	"SELECT ip, closed, " CLOCK_MS " - at_ms, seq "                        \
+	"FROM roam.relay WHERE ip = ANY($1::text[])"
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
 #define SQL_FETCH_BATCH "FETCH " XSTR(DB_BATCH) " FROM roam_rows"
 
+/* The rows a fetch refused: one line for the whole fetch. */
+struct refused {
+	size_t n;
+	const char *why; /* the first's */
+	char first[LOG_SAFE];
+};
+
 struct db {
 	PGconn *conn;
+	struct refused refused;
 };
 
 /* The password, wherever libpq may take it from: never logged. */
@@ -106,19 +122,19 @@ mask(char *s, const char *secret)
 	}
 }
 
-/* Replaces the text of every "quoted" part of s by ***: libpq quotes the
- * part of a connection string it cannot parse, which may be the
- * password's. */
+/* Replaces all of s from its first quote to its last by ***: libpq
+ * quotes every part of a connection string it cannot parse, which may
+ * hold the password, and the password quotes of its own; its words
+ * outside the quotes are its own. */
 static void
 withhold_quoted(char *s)
 {
-	char *p = s, *q;
+	char *p = strchr(s, '"'), *q = strrchr(s, '"');
 
-	while ((p = strchr(p, '"')) && (q = strchr(p + 1, '"'))) {
-		memmove(p + 4, q, strlen(q) + 1);
-		p[1] = p[2] = p[3] = '*';
-		p += 5;
-	}
+	if (!p)
+		return;
+	memmove(p + 3, q + 1, strlen(q + 1) + 1);
+	p[0] = p[1] = p[2] = '*';
 }
 
 /* libpq's message on one line, printable, with no password in it. */
@@ -226,8 +242,9 @@ check_conninfo(const char *conninfo, struct fail *f)
 	if (!is_conninfo(conninfo))
 		return 0;
 	if (!(opts = PQconninfoParse(conninfo, &err))) {
-		fail_pq(f, "unable to use ROAM_PG", err ? err : "out of memory",
-			1);
+		fail_pq(f,
+			"unable to use ROAM_PG: not a valid connection string",
+			err ? err : "out of memory", 1);
 		PQfreemem(err);
 		return -1;
 	}
@@ -367,7 +384,8 @@ db_push(struct db *d, const struct db_change *c, size_t n, struct fail *f)
 	return r;
 }
 
-/* Rows older than maxage seconds, open or closed, deleted. */
+/* Rows more than a day ahead taken as now; then rows older than maxage
+ * seconds, open or closed, deleted. */
 int
 db_expire(struct db *d, uint64_t maxage, struct fail *f)
 {
@@ -375,6 +393,9 @@ db_expire(struct db *d, uint64_t maxage, struct fail *f)
 	const char *params[] = {age};
 
 	snprintf(age, sizeof age, "%llu", (unsigned long long)maxage);
+	if (run_command(d, "unable to expire roam.relay", SQL_UNFUTURE, 0, 0,
+			f) == -1)
+		return -1;
 	return run_command(d, "unable to expire roam.relay", SQL_EXPIRE, 1,
 			   params, f);
 }
@@ -400,44 +421,75 @@ scan_i64(const char *s, int64_t *v)
 	return 1;
 }
 
-/* One row checked into out; a row that is not an address is refused
- * with a warning. */
-static int
-take_row(const PGresult *res, int i, struct db_row *out, int64_t *seq)
+/* Why a row is refused: 0 if it is one address, open or closed. */
+static const char *
+refusal(const PGresult *res, int i, struct db_row *out)
 {
 	const char *ip = PQgetvalue(res, i, 0), *closed = PQgetvalue(res, i, 1);
-	int len = PQgetlength(res, i, 0);
 	int64_t age;
-	char safe[LOG_SAFE];
+
+	if (!ip_canonical(out->ip, ip, (size_t)PQgetlength(res, i, 0)))
+		return "not an IP address: ";
+	if (!ip_alone(out->ip))
+		return "an IPv6 address ending in :: is also a prefix to "
+		       "tcpserver, which no rule opens alone: ";
+	if ((strcmp(closed, "t") != 0 && strcmp(closed, "f") != 0) ||
+	    !scan_i64(PQgetvalue(res, i, 2), &age))
+		return "unreadable: ";
+	out->closed = closed[0] == 't';
+	out->age = age > 0 ? (uint64_t)age : 0;
+	return 0;
+}
+
+/* One row checked into out; a refused one is counted, the first kept
+ * for the fetch's one line. */
+static int
+take_row(const PGresult *res, int i, struct db_row *out, int64_t *seq,
+	 struct refused *r)
+{
+	const char *why = refusal(res, i, out);
 
 	if (!scan_i64(PQgetvalue(res, i, 3), seq))
 		*seq = 0;
-	if (ip_canonical(out->ip, ip, (size_t)len) &&
-	    (!strcmp(closed, "t") || !strcmp(closed, "f")) &&
-	    scan_i64(PQgetvalue(res, i, 2), &age)) {
-		out->closed = closed[0] == 't';
-		out->age = age > 0 ? (uint64_t)age : 0;
+	if (!why)
 		return 1;
+	if (!r->n++) {
+		r->why = why;
+		log_sanitize(r->first, sizeof r->first, PQgetvalue(res, i, 0),
+			     (size_t)PQgetlength(res, i, 0));
 	}
-	log_sanitize(safe, sizeof safe, ip, (size_t)len);
-	log_warn("refusing a row of roam.relay: not an IP address: ", safe);
 	return 0;
 }
 
 /* The rows of one FETCH, checked, appended to rows (room for n). */
 static void
-take_rows(const PGresult *res, int n, struct db_rows *rows)
+take_rows(const PGresult *res, int n, struct db_rows *rows, struct refused *r)
 {
 	for (int i = 0; i < n; i++) {
 		int64_t seq;
 
-		if (take_row(res, i, &rows->v[rows->n], &seq))
+		if (take_row(res, i, &rows->v[rows->n], &seq, r))
 			rows->n++;
 		else
 			rows->refused++;
 		if (seq > rows->last)
 			rows->last = seq;
 	}
+}
+
+/* The rows a fetch refused, in one line: how many, and the first. */
+static void
+report_refused(const struct refused *r)
+{
+	char num[24];
+
+	if (r->n == 1)
+		log_warn("refusing a row of roam.relay: ", r->why, r->first);
+	if (r->n < 2)
+		return;
+	snprintf(num, sizeof num, "%zu", r->n);
+	log_warn("refusing ", num, " rows of roam.relay; the first: ", r->why,
+		 r->first);
 }
 
 /* The rows of the cursor opened, DB_BATCH at a time, each batch handed to
@@ -456,7 +508,7 @@ fetch_batches(struct db *d, struct db_rows *rows, db_each *each, void *arg,
 			return -1;
 		n = PQntuples(res);
 		rows->n = rows->refused = 0;
-		take_rows(res, n, rows);
+		take_rows(res, n, rows, &d->refused);
 		PQclear(res);
 		if (n && each(arg, rows, f) == -1)
 			return -1;
@@ -478,6 +530,7 @@ fetch(struct db *d, const char *sql, int nparams, const char *const *params,
 		FAILSYS(f, "unable to read roam.relay");
 		return -1;
 	}
+	d->refused = (struct refused){0};
 	r = run_command(d, "unable to read roam.relay", "BEGIN", 0, 0, f);
 	if (r == 0)
 		r = run_command(d, "unable to read roam.relay", sql, nparams,
@@ -489,6 +542,7 @@ fetch(struct db *d, const char *sql, int nparams, const char *const *params,
 				f);
 	else
 		PQclear(PQexec(d->conn, "ROLLBACK"));
+	report_refused(&d->refused);
 	free(rows.v);
 	return r;
 }
@@ -504,25 +558,23 @@ db_fetch(struct db *d, int64_t since, db_each *each, void *arg, struct fail *f)
 	return fetch(d, SQL_FETCH, 1, params, since, each, arg, f);
 }
 
-/* The rows of the addresses of changes just pushed, where the database
- * decided otherwise: a change that lost to a later one elsewhere is
- * undone here. Where it agrees, nothing is read, and nothing merged. */
+/* The rows of the addresses of changes just pushed, every one: the
+ * database's decision, which took them into account. A change that lost
+ * to a later one elsewhere is undone here; one that a row pulled in the
+ * same second undid here is put back. */
 int
 db_fetch_pushed(struct db *d, const struct db_change *c, size_t n,
 		db_each *each, void *arg, struct fail *f)
 {
-	char *params[3] = {array_of(c, n, IP_FMTLEN, put_ip),
-			   array_of(c, n, 20, put_age),
-			   array_of(c, n, 1, put_closed)};
+	char *ips = array_of(c, n, IP_FMTLEN, put_ip);
+	const char *params[] = {ips};
 	int r = -1;
 
-	if (!params[0] || !params[1] || !params[2])
+	if (!ips)
 		FAILSYS(f, "unable to read roam.relay");
 	else
-		r = fetch(d, SQL_READBACK, 3, (const char *const *)params, 0,
-			  each, arg, f);
-	for (size_t i = 0; i < 3; i++)
-		free(params[i]);
+		r = fetch(d, SQL_READBACK, 1, params, 0, each, arg, f);
+	free(ips);
 	return r;
 }
 

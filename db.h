@@ -11,8 +11,8 @@
 
 struct db;
 
-/* A change to push: an address opened or refreshed age seconds ago, or
- * closed then. */
+/* A change to push: an address opened or refreshed age milliseconds
+ * ago, or closed then. */
 struct db_change {
 	char ip[IP_FMTLEN];
 	uint64_t age;
@@ -22,7 +22,7 @@ struct db_change {
 /* A row read back, checked: a canonical address. */
 struct db_row {
 	char ip[IP_FMTLEN];
-	uint64_t age; /* seconds before the database's now; 0 if ahead */
+	uint64_t age; /* ms before the database's now; 0 if ahead */
 	int closed;
 };
 
@@ -34,7 +34,7 @@ struct db_row {
 struct db_rows {
 	struct db_row *v;
 	size_t n;
-	size_t refused; /* rows that are not addresses, each warned of */
+	size_t refused; /* rows that are not addresses: one line a fetch */
 	int64_t last;	/* the highest seq read so far, or the one given */
 };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "digits.h"
@@ -106,52 +107,101 @@ append(const char *dir, const char *line, size_t n, int sync, struct fail *f)
 	return OUTBOX_NONE; /* not reached */
 }
 
-/* A login: its list line. Not synced: roamsync also passes on the whole
+/* The time of an event, by this host's clock, in milliseconds: events
+ * of one second on two hosts are ordered. */
+uint64_t
+outbox_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* "+IP<TAB>SECONDS.MMM" for a login, "-IP..." for a close, and a
+ * newline. */
+size_t
+outbox_format(char buf[OUTBOX_LINEMAX], enum outbox_kind k, const char *ip,
+	      uint64_t ms)
+{
+	int n =
+	    snprintf(buf, OUTBOX_LINEMAX, "%c%s\t%llu.%03u\n",
+		     k == OUTBOX_CLOSE ? '-' : '+', ip,
+		     (unsigned long long)(ms / 1000), (unsigned)(ms % 1000));
+
+	return n > 0 && n < OUTBOX_LINEMAX ? (size_t)n : 0;
+}
+
+/* A login, once answered. Not synced: roamsync also passes on the whole
  * list each time it connects. */
 enum outbox_status
-outbox_add_login(const char *dir, const struct openentry *e, struct fail *f)
+outbox_add_login(const char *dir, const char *ip, uint64_t ms, struct fail *f)
 {
-	char buf[OPENLIST_LINEMAX];
+	char buf[OUTBOX_LINEMAX];
 
-	return append(dir, buf, openlist_format(buf, e), 0, f);
+	return append(dir, buf, outbox_format(buf, OUTBOX_LOGIN, ip, ms), 0, f);
 }
 
-/* A close (clearopensmtp -d): "-IP<TAB>epoch", synced. */
+/* A close (clearopensmtp -d), synced. */
 enum outbox_status
-outbox_add_close(const char *dir, const char *ip, uint64_t ts, struct fail *f)
+outbox_add_close(const char *dir, const char *ip, uint64_t ms, struct fail *f)
 {
-	char buf[IP_FMTLEN + 24];
-	int n = snprintf(buf, sizeof buf, "-%s\t%llu\n", ip,
-			 (unsigned long long)ts);
+	char buf[OUTBOX_LINEMAX];
 
-	return append(dir, buf, (size_t)n, 1, f);
+	return append(dir, buf, outbox_format(buf, OUTBOX_CLOSE, ip, ms), 1, f);
 }
 
-/* One line without its newline: a login's list line, or a close. */
+/* "SECONDS" or "SECONDS.MMM" in milliseconds, all of s; a time past
+ * UINT64_MAX ms is UINT64_MAX. */
+static int
+scan_time(const char *s, size_t len, uint64_t *ms)
+{
+	const char *dot = memchr(s, '.', len);
+	size_t whole = dot ? (size_t)(dot - s) : len;
+	uint64_t secs, frac = 0;
+
+	if (!digits_scan(s, whole, 19, &secs) ||
+	    (dot && !digits_scan(dot + 1, len - whole - 1, 3, &frac)) ||
+	    (dot && len - whole - 1 != 3))
+		return 0;
+	*ms =
+	    secs > (UINT64_MAX - frac) / 1000 ? UINT64_MAX : secs * 1000 + frac;
+	return 1;
+}
+
+/*
+ * One line without its newline: "+IP<TAB>time" or "-IP<TAB>time"; a
+ * login's list line, as earlier versions wrote it, in whole seconds. An
+ * address that is also a prefix to tcpserver (ip_alone) is refused.
+ */
 enum outbox_kind
 outbox_parse_line(const char *line, size_t len, struct outbox_event *ev)
 {
 	struct openentry e;
 	const char *tab;
+	enum outbox_kind k = OUTBOX_BAD;
 
 	*ev = (struct outbox_event){0};
 	if (len == 0)
 		return OUTBOX_EMPTY;
-	if (line[0] != '-') {
-		if (openlist_parse_line(line, len, &e) != LINE_ENTRY)
-			return OUTBOX_BAD;
-		memcpy(ev->ip, e.ip, sizeof ev->ip);
-		ev->ts = e.ts;
-		return OUTBOX_LOGIN;
+	if (line[0] != '-' && line[0] != '+') {
+		if (openlist_parse_line(line, len, &e) == LINE_ENTRY) {
+			memcpy(ev->ip, e.ip, sizeof ev->ip);
+			ev->ms =
+			    e.ts > UINT64_MAX / 1000 ? UINT64_MAX : e.ts * 1000;
+			k = OUTBOX_LOGIN;
+		}
+	} else if ((tab = memchr(line, '\t', len)) &&
+		   ip_canonical(ev->ip, line + 1, (size_t)(tab - line) - 1) &&
+		   scan_time(tab + 1, len - (size_t)(tab - line) - 1,
+			     &ev->ms)) {
+		k = line[0] == '-' ? OUTBOX_CLOSE : OUTBOX_LOGIN;
 	}
-	if (!(tab = memchr(line, '\t', len)) ||
-	    !ip_canonical(ev->ip, line + 1, (size_t)(tab - line) - 1) ||
-	    !digits_scan(tab + 1, len - (size_t)(tab - line) - 1, 19,
-			 &ev->ts)) {
+	if (k == OUTBOX_BAD || !ip_alone(ev->ip)) {
 		*ev = (struct outbox_event){0};
 		return OUTBOX_BAD;
 	}
-	return OUTBOX_CLOSE;
+	return k;
 }
 
 /* Makes the outbox (0600, owned like the directory) if it is missing. */
@@ -232,35 +282,121 @@ wait_writers(int dirfd)
 	close(fd);
 }
 
-/*
- * The lines to push: those of open-smtp.outbox.sending left by a run that
- * did not push them (they go first), or else the outbox's, taken by a
- * swap. *text is NULL when there is nothing; outbox_done once pushed.
- */
-int
-outbox_take(int dirfd, char **text, size_t *len, struct fail *f)
+/* open-smtp.outbox.sending opened for r. */
+static int
+open_taken(int dirfd, struct outbox_reader *r, struct fail *f)
 {
 	struct stat st;
 
-	*text = 0;
-	*len = 0;
+	r->fd = openat(dirfd, ROAM_SENDING,
+		       O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (r->fd == -1) {
+		if (errno == ELOOP)
+			FAIL(f, 111, "refusing to read ", ROAM_SENDING,
+			     ": it is a symbolic link");
+		else
+			FAILSYS(f, "unable to open ", ROAM_SENDING);
+		return -1;
+	}
+	if (fstat(r->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		FAIL(f, 111, "refusing to read ", ROAM_SENDING,
+		     ": not a regular file");
+		close(r->fd);
+		r->fd = -1;
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * The lines to push: those of open-smtp.outbox.sending left by a run that
+ * did not push them (they go first), or else the outbox's, taken by a
+ * swap. 1 and r open to read them with outbox_next, 0 if there is
+ * nothing; outbox_done once they are all pushed.
+ */
+int
+outbox_take(int dirfd, struct outbox_reader *r, struct fail *f)
+{
+	struct stat st;
+
+	r->fd = -1;
+	r->eof = r->skip = 0;
+	r->pos = r->len = r->lineno = 0;
 	if (fstatat(dirfd, ROAM_SENDING, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-		int r;
+		int s;
 
 		if (errno != ENOENT) {
 			FAILSYS(f, "unable to stat ", ROAM_SENDING);
 			return -1;
 		}
-		if ((r = swap(dirfd, f)) <= 0)
-			return r;
+		if ((s = swap(dirfd, f)) <= 0)
+			return s;
 	}
 	wait_writers(dirfd);
-	return roamdir_read(dirfd, ROAM_SENDING, 0, text, len, 0, f);
+	return open_taken(dirfd, r, f);
 }
 
-/* Once its lines are in the database. */
-void
-outbox_done(int dirfd)
+/* More of the file into r's buffer, after what it holds. */
+static int
+fill(struct outbox_reader *r, struct fail *f)
 {
-	unlinkat(dirfd, ROAM_SENDING, 0);
+	ssize_t n;
+
+	memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+	r->len -= r->pos;
+	r->pos = 0;
+	do
+		n = read(r->fd, r->buf + r->len, sizeof r->buf - r->len);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		FAILSYS(f, "unable to read ", ROAM_SENDING);
+		return -1;
+	}
+	r->eof = n == 0;
+	r->len += (size_t)n;
+	return 0;
+}
+
+/*
+ * The next line of the taken outbox, without its newline: 1, or 0 at its
+ * end. A line longer than the buffer is given cut (it is malformed), and
+ * the rest of it skipped.
+ */
+int
+outbox_next(struct outbox_reader *r, const char **line, size_t *len,
+	    struct fail *f)
+{
+	for (;;) {
+		char *start = r->buf + r->pos,
+		     *nl = memchr(start, '\n', r->len - r->pos);
+		size_t n = nl ? (size_t)(nl - start) : r->len - r->pos;
+		int skip = r->skip;
+
+		if (nl || (r->eof && n) || n == sizeof r->buf) {
+			r->pos += n + (nl ? 1 : 0);
+			r->skip = !nl;
+			if (skip)
+				continue;
+			r->lineno++;
+			*line = start;
+			*len = n;
+			return 1;
+		}
+		if (r->eof)
+			return 0;
+		if (fill(r, f) == -1)
+			return -1;
+	}
+}
+
+/* Done with the taken outbox; removed once all its lines are in the
+ * database (pushed), else kept, to be pushed whole next time. */
+void
+outbox_done(int dirfd, struct outbox_reader *r, int pushed)
+{
+	if (r->fd != -1 && pushed)
+		unlinkat(dirfd, ROAM_SENDING, 0);
+	if (r->fd != -1)
+		close(r->fd);
+	r->fd = -1;
 }

@@ -6,7 +6,8 @@
 -- and replaces the functions and triggers: run it again after an upgrade.
 --
 -- roam.relay holds one row per address: the time of its last login, or of
--- its close, in seconds since the epoch by the database's clock, and seq,
+-- its close, in milliseconds since the epoch by the database's clock
+-- (at_ms), and seq,
 -- which every insert or update sets anew from roam.relay_seq. Writers take
 -- their turn (an advisory lock held to their commit), so seq grows in
 -- commit order and a host that has read every row up to seq N has missed
@@ -24,10 +25,20 @@ BEGIN
 	CREATE SEQUENCE IF NOT EXISTS roam.relay_seq;
 	CREATE TABLE IF NOT EXISTS roam.relay (
 		ip text PRIMARY KEY,
-		at bigint NOT NULL,
+		at_ms bigint NOT NULL,
 		closed boolean NOT NULL DEFAULT false,
 		seq bigint NOT NULL DEFAULT 0
 	);
+	-- A table of earlier versions, in whole seconds (at), is brought to
+	-- milliseconds in place, once: a roamsync of those versions then
+	-- fails on every statement rather than misorder the changes.
+	IF EXISTS (SELECT FROM information_schema.columns
+		   WHERE table_schema = 'roam' AND table_name = 'relay'
+		   AND column_name = 'at') THEN
+		ALTER TABLE roam.relay RENAME COLUMN at TO at_ms;
+		UPDATE roam.relay SET at_ms = at_ms * 1000
+			WHERE at_ms < 9223372036854775::bigint;
+	END IF;
 	CREATE INDEX IF NOT EXISTS relay_seq_idx ON roam.relay (seq);
 
 	CREATE OR REPLACE FUNCTION roam.relay_turn() RETURNS trigger

@@ -36,9 +36,13 @@ struct sync {
 	int reported;	  /* this outage is in the log already */
 	unsigned backoff; /* ms */
 	uint64_t retry_at, expire_at;
-	int dirty;	  /* the outbox may hold lines */
-	int check_outbox; /* it may be missing */
-	int behind;	  /* a merge failed: pull again at retry_at */
+	int dirty;		  /* the outbox may hold lines */
+	int check_outbox;	  /* it may be missing */
+	int behind;		  /* a merge failed: pull again at retry_at */
+	int resyncing;		  /* the resync's merge failed: not done yet */
+	size_t resynced;	  /* the rows it merged so far */
+	struct outbox_reader *rd; /* the taken outbox, a buffer at a time */
+	struct db_change *batch;  /* DB_BATCH changes to push */
 };
 
 static uint64_t
@@ -50,10 +54,18 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* This host's clock, in ms since the epoch, as the outbox's times. */
 static uint64_t
-epoch(void)
+wall_ms(void)
 {
-	return (uint64_t)time(0);
+	return outbox_now_ms();
+}
+
+/* Whole seconds in ms; a time past what fits is taken as far ahead. */
+static uint64_t
+ms_of(uint64_t secs)
+{
+	return secs > UINT64_MAX / 1000 ? UINT64_MAX : secs * 1000;
 }
 
 /* The link is down: one line for the whole outage, then retries. */
@@ -70,52 +82,40 @@ down(struct sync *s, const struct fail *f)
 	    s->backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : s->backoff * 2;
 }
 
-/* The number of lines in text, the last one unterminated included. */
-static size_t
-count_lines(const char *text, size_t len)
-{
-	size_t n = 1;
-
-	for (const char *p = text;
-	     (p = memchr(p, '\n', len - (size_t)(p - text))); p++)
-		n++;
-	return n;
-}
-
-/* A change from a time on this host's clock. */
+/* A change from a time in ms on this host's clock: its age, so that the
+ * database dates it by its own clock. A time ahead is taken as now. */
 static void
-change_of(struct db_change *c, const char *ip, uint64_t ts, int closed,
+change_of(struct db_change *c, const char *ip, uint64_t ms, int closed,
 	  uint64_t now)
 {
 	memcpy(c->ip, ip, sizeof c->ip);
-	c->age = now > ts ? now - ts : 0;
+	c->age = now > ms ? now - ms : 0;
 	c->closed = closed;
 }
 
-/* The outbox's lines as changes; a malformed line is warned of. */
-static size_t
-outbox_changes(const char *text, size_t len, struct db_change *c)
+/* Up to DB_BATCH of the taken outbox's next lines as changes, into
+ * s->batch; a malformed line is warned of. -1, or how many. */
+static int
+outbox_batch(struct sync *s, size_t *n, struct fail *f)
 {
 	struct outbox_event ev;
-	size_t n = 0, pos = 0, lineno = 0;
-	uint64_t now = epoch();
+	const char *line;
+	size_t len;
+	uint64_t now = wall_ms();
+	int r = 1;
 
-	while (pos < len) {
-		const char *line = text + pos,
-			   *nl = memchr(line, '\n', len - pos);
-		size_t ll = nl ? (size_t)(nl - line) : len - pos;
-		enum outbox_kind k = outbox_parse_line(line, ll, &ev);
+	*n = 0;
+	while (*n < DB_BATCH && (r = outbox_next(s->rd, &line, &len, f)) == 1) {
+		enum outbox_kind k = outbox_parse_line(line, len, &ev);
 
-		pos += ll + 1;
-		lineno++;
 		if (k == OUTBOX_BAD)
-			openlist_warn(ROAM_SENDING, lineno,
-				      "ignoring malformed line", line, ll);
+			openlist_warn(ROAM_SENDING, s->rd->lineno,
+				      "ignoring malformed line", line, len);
 		else if (k != OUTBOX_EMPTY)
-			change_of(&c[n++], ev.ip, ev.ts, k == OUTBOX_CLOSE,
-				  now);
+			change_of(&s->batch[(*n)++], ev.ip, ev.ms,
+				  k == OUTBOX_CLOSE, now);
 	}
-	return n;
+	return r;
 }
 
 /* Where batches of rows go: merged here, and counted; a pull of the
@@ -129,8 +129,10 @@ struct merging {
 
 static int merge_batch(void *arg, const struct db_rows *rows, struct fail *f);
 
-/* The pushed addresses that the database decided otherwise, merged: a
- * change that lost to a later one from another host is undone here. */
+/* The rows of all the pushed addresses, merged: the database's decision,
+ * which took these changes into account. A change that lost to a later
+ * one from another host is undone here; one that an older row, merged
+ * after it came and before it was pushed, undid here is put back. */
 static int
 read_back(struct sync *s, const struct db_change *c, size_t n, struct fail *f)
 {
@@ -139,51 +141,47 @@ read_back(struct sync *s, const struct db_change *c, size_t n, struct fail *f)
 	return db_fetch_pushed(s->db, c, n, merge_batch, &m, f);
 }
 
-/* Pushes what the outbox held, once it is taken: 1 pushed, 0 nothing. */
+/* The taken outbox pushed, DB_BATCH lines a statement, each batch read
+ * back: memory and a statement's time stay bounded however long it is. */
 static int
-push_taken(struct sync *s, const char *text, size_t len, struct fail *f)
+push_taken(struct sync *s, struct fail *f)
 {
-	struct db_change *c;
 	size_t n;
-	int r;
+	int more = 1;
 
-	if (!text)
-		return 0;
-	if (!(c = calloc(count_lines(text, len), sizeof *c))) {
-		FAILSYS(f, "unable to push ", ROAM_SENDING);
-		return -1;
+	while (more) {
+		if ((more = outbox_batch(s, &n, f)) == -1)
+			return -1;
+		if (n && (db_push(s->db, s->batch, n, f) == -1 ||
+			  read_back(s, s->batch, n, f) == -1))
+			return -1;
 	}
-	n = outbox_changes(text, len, c);
-	r = n ? db_push(s->db, c, n, f) : 0;
-	if (r == 0)
-		outbox_done(s->dirfd);
-	if (r == 0 && n)
-		r = read_back(s, c, n, f);
-	free(c);
-	return r == -1 ? -1 : 1;
+	return 0;
 }
 
 /*
- * The outbox's lines pushed, in one statement each time it is taken: a
- * left open-smtp.outbox.sending first, then the outbox. A failure keeps
- * them for the next connection.
+ * The outbox's lines pushed each time it is taken: a left
+ * open-smtp.outbox.sending first, then the outbox. The file is kept until
+ * all its lines are pushed: a failure pushes it again from its start at
+ * the next connection, which changes nothing of what was pushed (the
+ * later time wins).
  */
 static int
 push_outbox(struct sync *s, struct fail *f)
 {
 	s->dirty = 0;
 	for (int i = 0; i < 2; i++) {
-		char *text;
-		size_t len;
 		int r;
 
 		if (safe_dir(s->dirfd, s->cf->dir, f) == -1 ||
-		    outbox_take(s->dirfd, &text, &len, f) == -1)
+		    (r = outbox_take(s->dirfd, s->rd, f)) == -1)
 			return -1;
-		r = push_taken(s, text, len, f);
-		free(text);
-		if (r <= 0)
-			return r;
+		if (r == 0)
+			return 0;
+		r = push_taken(s, f);
+		outbox_done(s->dirfd, s->rd, r == 0);
+		if (r == -1)
+			return -1;
 	}
 	s->dirty = 1; /* more may have come meanwhile */
 	return 0;
@@ -200,10 +198,10 @@ push_list(struct sync *s, struct fail *f)
 {
 	struct openlist_cursor cur = {0};
 	struct openentry e;
-	struct db_change *c;
+	struct db_change *c = s->batch;
 	char *text;
 	size_t n = 0;
-	uint64_t now = epoch();
+	uint64_t now = wall_ms();
 	int r = 0, more = 1;
 
 	if (roamdir_read(s->dirfd, ROAM_LIST, 0, &text, &cur.len, 0, f) == -1)
@@ -211,34 +209,32 @@ push_list(struct sync *s, struct fail *f)
 	if (!text)
 		return 0;
 	cur.text = text;
-	if (!(c = calloc(DB_BATCH, sizeof *c))) {
-		FAILSYS(f, "unable to push ", ROAM_LIST);
-		free(text);
-		return -1;
-	}
 	while (r == 0 && more) {
 		more = openlist_next(&cur, &e) != LINE_EMPTY;
-		if (more && e.ip[0] &&
-		    (now > e.ts ? now - e.ts : 0) <= s->cf->maxage)
-			change_of(&c[n++], e.ip, e.ts, 0, now);
+		if (more && e.ip[0] && ip_alone(e.ip) &&
+		    (now > ms_of(e.ts) ? now - ms_of(e.ts) : 0) <=
+			ms_of(s->cf->maxage))
+			change_of(&c[n++], e.ip, ms_of(e.ts), 0, now);
 		if (n && (n == DB_BATCH || !more)) {
 			r = db_push(s->db, c, n, f);
 			n = 0;
 		}
 	}
-	free(c);
 	free(text);
 	return r;
 }
 
 /* Rows into arrivals: open ones younger than the expiry age, with this
- * host's rule and a time on its clock; closed ones. */
+ * host's rule and a time on its clock, in whole seconds as the list's;
+ * closed ones, with the second of the close: a close drops no line of a
+ * later second. */
 static int
 merge_rows(struct sync *s, const struct db_rows *rows, struct outcome *o,
 	   struct fail *f)
 {
 	struct openentry *v = calloc(rows->n + 1, sizeof *v);
-	struct arrivals a = {.now = epoch()};
+	uint64_t now = wall_ms();
+	struct arrivals a = {.now = now / 1000};
 	size_t nopen = 0, nclosed = rows->n;
 	int r = 0;
 
@@ -251,13 +247,13 @@ merge_rows(struct sync *s, const struct db_rows *rows, struct outcome *o,
 		const struct db_row *row = &rows->v[i];
 		struct openentry *e;
 
-		if (!row->closed && row->age > s->cf->maxage)
+		if (!row->closed && row->age > ms_of(s->cf->maxage))
 			continue;
 		e = row->closed ? &v[--nclosed] : &v[nopen++];
 		memcpy(e->ip, row->ip, sizeof e->ip);
 		e->rule = s->cf->rule;
 		e->rulelen = strlen(s->cf->rule);
-		e->ts = a.now > row->age ? a.now - row->age : 0;
+		e->ts = now > row->age ? (now - row->age) / 1000 : 0;
 	}
 	a.open = v;
 	a.nopen = nopen;
@@ -307,32 +303,64 @@ expire(struct sync *s, struct fail *f)
 	return db_expire(s->db, s->cf->maxage, f);
 }
 
+/* A merge of pulled rows failed (the lock held too long by logins, a
+ * full disk, a bad tcp.smtp) while the database did not: the link stays,
+ * and the pull is tried again from the last batch merged, with the
+ * retries' delays; one line for the whole episode. */
+static void
+fall_behind(struct sync *s, const struct fail *f)
+{
+	if (!s->behind)
+		log_warn(f->msg, "; retrying");
+	s->behind = 1;
+	s->retry_at = now_ms() + s->backoff;
+	s->backoff =
+	    s->backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : s->backoff * 2;
+}
+
+/* The resync done: its rows all merged. */
+static void
+resynced(struct sync *s)
+{
+	char num[24];
+
+	snprintf(num, sizeof num, "%zu", s->resynced);
+	log_info("resynced ", num, " entries");
+	s->resyncing = 0;
+}
+
 /*
  * Connects and resyncs: LISTEN first, so that no change made while the
  * state is read goes unnoticed; this host's changes pushed; then the
- * whole table read and merged.
+ * whole table read and merged. A merge that fails there is retried as
+ * any merge of pulled rows (catch_up), until the resync is done.
  */
 static void
 link_up(struct sync *s)
 {
-	char who[4 * LOG_SAFE], num[24];
+	char who[4 * LOG_SAFE];
 	struct fail f;
-	size_t n;
+	int r = -1;
 
+	s->last = 0;
+	s->resynced = 0;
 	if (!(s->db = db_connect(s->cf->conninfo, &f)) ||
 	    db_listen(s->db, &f) == -1 || push_outbox(s, &f) == -1 ||
 	    push_list(s, &f) == -1 || expire(s, &f) == -1 ||
-	    pull(s, 0, &n, &f) == -1) {
+	    (r = pull(s, 0, &s->resynced, &f)) == -1) {
 		down(s, &f);
 		return;
 	}
 	db_describe(s->db, who, sizeof who);
-	snprintf(num, sizeof num, "%zu", n);
 	log_info("connected to ", who);
-	log_info("resynced ", num, " entries");
 	s->reported = 0;
 	s->behind = 0;
 	s->backoff = RETRY_MIN_MS;
+	s->resyncing = 1;
+	if (r == -2)
+		fall_behind(s, &f);
+	else
+		resynced(s);
 }
 
 /* ROAM_DIR's events: the outbox written, made, moved or removed. */
@@ -387,31 +415,30 @@ wait_events(struct sync *s)
 }
 
 /*
- * The changes since the last merged, merged. A merge that fails here (the
- * lock held too long by logins, a full disk) keeps the link: the rows
- * stay in the database, and the pull is tried again from the last batch
- * merged, with the retries' delays, one line for the whole episode.
+ * The changes since the last merged, merged. A merge that fails here keeps
+ * the link: the rows stay in the database (fall_behind). Once a resync
+ * that fell behind is merged whole, it is reported done.
  */
 static void
 catch_up(struct sync *s)
 {
 	struct fail f;
+	size_t n = 0;
 
-	switch (pull(s, s->last, 0, &f)) {
+	switch (pull(s, s->last, &n, &f)) {
 	case -1:
 		down(s, &f);
 		break;
 	case -2:
-		if (!s->behind)
-			log_warn(f.msg, "; retrying");
-		s->behind = 1;
-		s->retry_at = now_ms() + s->backoff;
-		s->backoff = s->backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
-							   : s->backoff * 2;
+		s->resynced += n;
+		fall_behind(s, &f);
 		break;
 	default:
+		s->resynced += n;
 		s->behind = 0;
 		s->backoff = RETRY_MIN_MS;
+		if (s->resyncing)
+			resynced(s);
 		break;
 	}
 }
@@ -446,6 +473,9 @@ start(struct sync *s)
 	    safe_dir(s->dirfd, s->cf->dir, &f) == -1 ||
 	    outbox_create(s->dirfd, &f) == -1)
 		log_fatal(f.code, f.msg);
+	if (!(s->rd = malloc(sizeof *s->rd)) ||
+	    !(s->batch = calloc(DB_BATCH, sizeof *s->batch)))
+		log_fatal(111, "out of memory");
 	s->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (s->inotify == -1 ||
 	    inotify_add_watch(s->inotify, s->cf->dir, WATCH_MASK) == -1)
@@ -453,7 +483,14 @@ start(struct sync *s)
 			  strerror(errno));
 }
 
-/* One round: whatever is due, then a wait. */
+/*
+ * One round: whatever is due, then a wait. The outbox is pushed before
+ * any notification is taken: a row pulled then is never merged over a
+ * later change of this host's still waiting in the outbox (both come at
+ * once when roamsync was stopped, or busy). An event appended between a
+ * push and a merge may be undone here for the few milliseconds until its
+ * own push and read-back put it right.
+ */
 static void
 step(struct sync *s)
 {
@@ -476,8 +513,6 @@ step(struct sync *s)
 		take_notifications(s);
 	if (!s->dirty || !s->db)
 		wait_events(s);
-	if (s->db)
-		take_notifications(s);
 }
 
 void

@@ -19,7 +19,7 @@ broken(const char *what, size_t size)
 	abort();
 }
 
-/* The address is canonical: it re-parses to itself. */
+/* The address is canonical, it re-parses to itself, and it opens alone. */
 static void
 check_ip(const char *ip, size_t size)
 {
@@ -30,22 +30,24 @@ check_ip(const char *ip, size_t size)
 		broken("an event with no address", size);
 	if (ip_canonical(again, ip, n) != n || strcmp(again, ip) != 0)
 		broken("the event's address is not canonical", size);
+	if (!ip_alone(ip))
+		broken("the event's address is also a prefix", size);
 }
 
-/* A close as outbox_add_close writes it reads back as the same close. */
+/* An event as the writers write it (outbox_format) reads back as the
+ * same event. */
 static void
-check_close_written(const struct outbox_event *ev, size_t size)
+check_written(enum outbox_kind k, const struct outbox_event *ev, size_t size)
 {
-	char line[IP_FMTLEN + 32];
+	char line[OUTBOX_LINEMAX];
 	struct outbox_event back;
-	int n = snprintf(line, sizeof line, "-%s\t%llu", ev->ip,
-			 (unsigned long long)ev->ts);
+	size_t n = outbox_format(line, k, ev->ip, ev->ms);
 
-	if (n <= 0 || (size_t)n >= sizeof line)
-		broken("a close does not fit its line", size);
-	if (outbox_parse_line(line, (size_t)n, &back) != OUTBOX_CLOSE ||
-	    strcmp(back.ip, ev->ip) != 0 || back.ts != ev->ts)
-		broken("a close written back reads differently", size);
+	if (n == 0 || line[n - 1] != '\n')
+		broken("an event does not fit its line", size);
+	if (outbox_parse_line(line, n - 1, &back) != k ||
+	    strcmp(back.ip, ev->ip) != 0 || back.ms != ev->ms)
+		broken("an event written back reads differently", size);
 }
 
 /* One line: the kind and the event agree with the line. */
@@ -64,25 +66,28 @@ check_line(const char *line, size_t len, size_t size)
 			broken("a non-empty line read as empty", size);
 		/* fall through */
 	case OUTBOX_BAD:
-		if (ev.ip[0] || ev.ts != 0)
+		if (ev.ip[0] || ev.ms != 0)
 			broken("no event, but a partial one left", size);
 		if (k == OUTBOX_BAD && len == 0)
 			broken("an empty line read as bad", size);
 		break;
 	case OUTBOX_LOGIN:
-		/* A login's line is exactly a good open-smtp line. */
+		/* "+IP<TAB>time", or exactly a good open-smtp line. */
 		if (line[0] == '-' ||
-		    openlist_parse_line(line, len, &e) != LINE_ENTRY ||
-		    strcmp(e.ip, ev.ip) != 0 || e.ts != ev.ts)
-			broken("a login is not the open-smtp line it says",
-			       size);
+		    (line[0] != '+' &&
+		     (openlist_parse_line(line, len, &e) != LINE_ENTRY ||
+		      strcmp(e.ip, ev.ip) != 0 ||
+		      ev.ms != (e.ts > UINT64_MAX / 1000 ? UINT64_MAX
+							 : e.ts * 1000))))
+			broken("a login is not the line it says", size);
 		check_ip(ev.ip, size);
+		check_written(k, &ev, size);
 		break;
 	case OUTBOX_CLOSE:
 		if (line[0] != '-' || !memchr(line, '\t', len))
 			broken("a close without its dash or TAB", size);
 		check_ip(ev.ip, size);
-		check_close_written(&ev, size);
+		check_written(k, &ev, size);
 		break;
 	default:
 		broken("unexpected kind", size);

@@ -13,7 +13,8 @@ setup() {
 }
 teardown() { common_teardown; }
 
-LOGIN_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
+# A login: the address and the time to the millisecond.
+LOGIN_RE=$'^\\+127\\.0\\.0\\.5\t[0-9]{10}\\.[0-9]{3}$'
 
 # make_outbox: as roamsync makes it.
 make_outbox() {
@@ -34,7 +35,7 @@ make_outbox() {
 	assert_not_exist "$ROAM_DIR/open-smtp.outbox"
 }
 
-@test "with an outbox, each good login appends its list line; a bad password nothing" {
+@test "with an outbox, each good login appends its address and time in ms; a bad password nothing" {
 	make_outbox
 	login 127.0.0.5 good
 	assert_success
@@ -82,8 +83,8 @@ make_outbox() {
 	assert_success
 	assert_output 'clearopensmtp: warning: 127.0.0.9 is not open'
 	run cat "$ROAM_DIR/open-smtp.outbox"
-	assert_line --index 0 --regexp $'^-127\\.0\\.0\\.5\t[0-9]{10}$'
-	assert_line --index 1 --regexp $'^-127\\.0\\.0\\.9\t[0-9]{10}$'
+	assert_line --index 0 --regexp $'^-127\\.0\\.0\\.5\t[0-9]{10}\\.[0-9]{3}$'
+	assert_line --index 1 --regexp $'^-127\\.0\\.0\\.9\t[0-9]{10}\\.[0-9]{3}$'
 	[ "${#lines[@]}" -eq 2 ]
 	run strace -qq -e trace=fsync -o "$BATS_TEST_TMPDIR/trace" "$CLEAROPENSMTP" -d 127.0.0.5
 	# The list and the cdb (the pass), then the outbox.

@@ -28,15 +28,15 @@ teardown() {
 
 # rows FROM TO: rows 10.0.X.Y for the numbers FROM to TO, open now.
 rows() {
-	psql_admin -c "INSERT INTO roam.relay (ip, at)
+	psql_admin -c "INSERT INTO roam.relay (ip, at_ms)
 		SELECT '10.0.' || (i / 256) || '.' || (i % 256),
-		floor(extract(epoch FROM now()))::bigint
+		floor(extract(epoch FROM now()) * 1000)::bigint
 		FROM generate_series($1, $2) AS i"
 }
 
 @test "a resync of 10,000 rows, more than two batches, merges every one, a bad row in the middle refused" {
 	rows 1 5000
-	psql_admin -c "INSERT INTO roam.relay (ip, at) VALUES ('not an address', floor(extract(epoch FROM now()))::bigint)"
+	psql_admin -c "INSERT INTO roam.relay (ip, at_ms) VALUES ('not an address', floor(extract(epoch FROM now()) * 1000)::bigint)"
 	rows 5001 10000
 	host_up A
 	run grep -c 'info: resynced 10000 entries' "$BATS_TEST_TMPDIR/A.log"
@@ -63,7 +63,7 @@ list_time() {
 	rows 1 10000
 	# Ten minutes old; then one row later, yet in the past (a time ahead
 	# of the database's clock would be taken as its now).
-	psql_admin -c "UPDATE roam.relay SET at = at - 600"
+	psql_admin -c "UPDATE roam.relay SET at_ms = at_ms - 600000"
 	host_up A
 	dir=$(host_dir A)
 	kill "${HOST_PID[A]}"
@@ -71,7 +71,7 @@ list_time() {
 	cdb=$(stat -c %i "$dir/tcp.smtp.cdb")
 	list=$(stat -c %i "$dir/open-smtp")
 	before=$(list_time A 10.0.0.7)
-	psql_admin -c "UPDATE roam.relay SET at = at + 540 WHERE ip = '10.0.0.7'"
+	psql_admin -c "UPDATE roam.relay SET at_ms = at_ms + 540000 WHERE ip = '10.0.0.7'"
 	host_up A
 	run grep -c 'info: resynced 10000 entries' "$BATS_TEST_TMPDIR/A.log"
 	assert_output 2
@@ -88,7 +88,7 @@ list_time() {
 	host_start A
 	# Writes from another connection while A reads: each commit notifies.
 	for i in $(seq 1 20); do
-		psql_admin -c "INSERT INTO roam.relay (ip, at) VALUES ('127.0.1.$i', floor(extract(epoch FROM now()))::bigint)"
+		psql_admin -c "INSERT INTO roam.relay (ip, at_ms) VALUES ('127.0.1.$i', floor(extract(epoch FROM now()) * 1000)::bigint)"
 	done
 	wait_for 10 host_synced A 0
 	for i in $(seq 1 20); do
@@ -113,4 +113,24 @@ list_time() {
 	assert_output 1
 	run grep -c 'info: resynced' "$BATS_TEST_TMPDIR/B.log"
 	assert_output 1
+}
+
+@test "a resync whose merge fails (a bad tcp.smtp line) says so, not that it resynced, and is retried until merged, with no other change" {
+	rows 1 10
+	dir=$(host_dir A)
+	printf '1.2.3.4:bogus\n' >"$dir/tcp.smtp"
+	host_start A
+	wait_for 5 grep -q 'warning: .*tcp.smtp line 1: unable to parse this line.*; retrying' "$BATS_TEST_TMPDIR/A.log"
+	sleep 1.5
+	closed_on A 10.0.0.1
+	run grep -c 'info: resynced' "$BATS_TEST_TMPDIR/A.log"
+	assert_output 0
+	rm "$dir/tcp.smtp"
+	wait_for 3 open_on A 10.0.0.1
+	open_on A 10.0.0.10
+	run cat "$BATS_TEST_TMPDIR/A.log"
+	assert_line --index 0 --partial 'info: connected to'
+	assert_line --index 1 --partial 'warning: unable to rebuild tcp.smtp.cdb: tcp.smtp line 1'
+	assert_line --index 2 'roamsync: info: resynced 10 entries'
+	[ "${#lines[@]}" -eq 3 ]
 }

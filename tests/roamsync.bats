@@ -35,6 +35,16 @@ log_of() {
 	cat "$BATS_TEST_TMPDIR/$1.log"
 }
 
+# open_on_list NAME IP: IP is in host NAME's list.
+open_on_list() {
+	on "$1" list_ips | grep -qxF "$2"
+}
+
+# now_ms: the database's clock, in milliseconds.
+now_ms() {
+	psql_admin -c 'SELECT floor(extract(epoch FROM now()) * 1000)::bigint'
+}
+
 # elapsed_ms START_NS: milliseconds since START_NS (date +%s%N).
 elapsed_ms() {
 	echo $((($(date +%s%N) - $1) / 1000000))
@@ -308,29 +318,58 @@ elapsed_ms() {
 	[ "$(grep -c warning: "$BATS_TEST_TMPDIR/A.log")" -eq 1 ]
 }
 
-@test "rows that are not addresses are refused with one warning each and never become rules" {
+@test "rows that are not addresses are refused, one line a read with the count and the first, and never become rules" {
 	host_up A
 	psql_admin <<'SQL'
-INSERT INTO roam.relay (ip, at) SELECT v, floor(extract(epoch FROM now())) FROM unnest(ARRAY[
-	'', '1.2.3.', '=', '=.example.com', '1.2.3.4-7', 'x@1.2.3.4',
-	'127.0.0.9:allow,QMAILQUEUE="/bin/sh"', E'127.0.0.10\n', ' 127.0.0.12',
-	'0/0', 'deny', repeat('9', 5000), E'\x01\x1b[31m', '127.0.0.11'
+INSERT INTO roam.relay (ip, at_ms) SELECT v, floor(extract(epoch FROM now()) * 1000) FROM unnest(ARRAY[
+	'127.0.0.9:allow,QMAILQUEUE="/bin/sh"', '', '1.2.3.', '=', '=.example.com',
+	'1.2.3.4-7', 'x@1.2.3.4', E'127.0.0.10\n', ' 127.0.0.12',
+	'0/0', 'deny', repeat('9', 5000), '127.0.0.11'
 ]) AS v;
 SQL
 	wait_for 2 open_on A 127.0.0.11
 	run on A list_ips
 	assert_output '127.0.0.11'
-	run grep -c 'roamsync: warning: refusing a row of roam.relay: not an IP address: ' "$BATS_TEST_TMPDIR/A.log"
-	assert_output 13
 	run log_of A
-	assert_line 'roamsync: warning: refusing a row of roam.relay: not an IP address: ""'
-	assert_line 'roamsync: warning: refusing a row of roam.relay: not an IP address: "127.0.0.9:allow,QMAILQUEUE=\x22/bin/sh\x22"'
-	assert_line 'roamsync: warning: refusing a row of roam.relay: not an IP address: "\x01\x1b[31m"'
-	# Nothing but the good address reaches the cdb: no default rule.
+	assert_line --index 2 'roamsync: warning: refusing 12 rows of roam.relay; the first: not an IP address: "127.0.0.9:allow,QMAILQUEUE=\x22/bin/sh\x22"'
+	[ "${#lines[@]}" -eq 3 ]
+	psql_admin -c "INSERT INTO roam.relay (ip, at_ms) VALUES (E'\\x01\\x1b[31m', floor(extract(epoch FROM now()) * 1000)), ('127.0.0.13', floor(extract(epoch FROM now()) * 1000))"
+	wait_for 2 open_on A 127.0.0.13
+	run log_of A
+	assert_line --index 3 'roamsync: warning: refusing a row of roam.relay: not an IP address: "\x01\x1b[31m"'
+	[ "${#lines[@]}" -eq 4 ]
+	# A reconnection reads them all again: one line again.
+	kill "${HOST_PID[A]}"
+	wait "${HOST_PID[A]}" || true
+	host_up A
+	run grep warning: "$BATS_TEST_TMPDIR/A.log"
+	[ "${#lines[@]}" -eq 3 ]
+	assert_line --index 2 'roamsync: warning: refusing 13 rows of roam.relay; the first: not an IP address: "127.0.0.9:allow,QMAILQUEUE=\x22/bin/sh\x22"'
+	# Nothing but the good addresses reach the cdb: no default rule.
 	run cdb -l "$(host_dir A)/tcp.smtp.cdb"
-	assert_output '+10:127.0.0.11'
+	assert_output $'+10:127.0.0.11\n+10:127.0.0.13'
 	run on A decision 10.9.9.9
 	refute_output --partial RELAYCLIENT
+}
+
+@test "a row for an IPv6 address ending in :: (also a prefix to tcpserver) is refused with why, and opens nothing on any host; nor is such an outbox line pushed" {
+	host_up A B
+	psql_admin -c "INSERT INTO roam.relay (ip, at_ms) VALUES ('2001:db8:1::', floor(extract(epoch FROM now()) * 1000)), ('2001:db8:1::5', floor(extract(epoch FROM now()) * 1000))"
+	for h in A B; do
+		wait_for 2 grep -q 2001:db8:1::5 "$(host_dir "$h")/open-smtp"
+		run on "$h" list_ips
+		assert_output '2001:db8:1::5'
+		run cdb -l "$(host_dir "$h")/tcp.smtp.cdb"
+		refute_output --regexp ':2001:db8:1::$'
+		run log_of "$h"
+		assert_line 'roamsync: warning: refusing a row of roam.relay: an IPv6 address ending in :: is also a prefix to tcpserver, which no rule opens alone: "2001:db8:1::"'
+	done
+	printf '+2001:db8:2::\t%s.000\n+2001:db8:2::7\t%s.000\n' "$(date +%s)" "$(date +%s)" >>"$(host_dir A)/open-smtp.outbox"
+	wait_for 2 open_on_list B 2001:db8:2::7
+	run psql_admin -c "SELECT ip FROM roam.relay WHERE ip LIKE '2001:db8:2:%' ORDER BY ip"
+	assert_output '2001:db8:2::7'
+	run log_of A
+	assert_line --partial 'open-smtp.outbox.sending line 1: ignoring malformed line: "+2001:db8:2::\x09'
 }
 
 @test "a role without rights gets one clear line, writes nothing locally, and connects once it is given them" {
@@ -362,7 +401,7 @@ SQL
 		refute_output --partial 'word'
 	done
 	run log_of A
-	assert_output 'roamsync: warning: unable to use ROAM_PG: missing "***" after "***" in connection info string; retrying'
+	assert_output 'roamsync: warning: unable to use ROAM_PG: not a valid connection string: missing *** in connection info string; retrying'
 	run log_of B
 	assert_output --regexp '^roamsync: warning: unable to use ROAM_PG: .*; retrying$'
 	run log_of C
@@ -372,9 +411,138 @@ SQL
 	assert_output --partial 'FATAL: role "***" does not exist'
 }
 
+# leaks LOG SECRET...: a piece of 3 characters or more of a SECRET is in
+# LOG (every longer piece holds one of 3).
+leaks() {
+	local log=$1 s i
+	shift
+	for s in "$@"; do
+		for ((i = 0; i + 3 <= ${#s}; i++)); do
+			if grep -qF -- "${s:i:3}" "$log"; then
+				echo "${s:i:3} of $s is in the log:" >&2
+				cat "$log" >&2
+				return 0
+			fi
+		done
+	done
+	return 1
+}
+
+@test "a password in ROAM_PG, with quotes, spaces or percent-escapes, in a URI or key=value, never reaches the log, whole or in part" {
+	# Each: ROAM_PG, then the password as written and as meant.
+	cases=(
+		$'postgresql://smtp1:Zq"9Kx@[::1/roam\tZq"9Kx'
+		$'postgresql://smtp1:Zq%229K%20x@[::1/roam\tZq%229K%20x\tZq"9K x'
+		$'postgresql://smtp1:Zq%2G9Kx@db1/roam\tZq%2G9Kx'
+		$'postgresql://smtp1:Zq"9 Kx@db1/roam?sslmode\tZq"9 Kx'
+		$'postgresql://smtp1:Wv"7@db1/roam?Jq"8=Yp"3\tWv"7\tJq"8\tYp"3'
+		"host=$PG_DIR password='Zq\"9 Kx' Wj"$'\tZq"9 Kx\tWj'
+		"host=$PG_DIR password='Zq\"9 Kx"$'\tZq"9 Kx'
+		"host=$PG_DIR password=Zq\"9Kx Yp\"3 Wv=1"$'\tZq"9Kx\tYp"3'
+		"$(pg_conninfo) dbname=nosuchdb password='Zq\"9 Kx'"$'\tZq"9 Kx'
+	)
+	n=0
+	for c in "${cases[@]}"; do
+		IFS=$'\t' read -r -a part <<<"$c"
+		n=$((n + 1))
+		log=$BATS_TEST_TMPDIR/pg-$n.log
+		ROAM_DIR=$(host_dir A) ROAM_PG=${part[0]} "$ROAMSYNC" 2>"$log" 3>&- &
+		pid=$!
+		PIDS+=($pid)
+		wait_for 5 grep -q retrying "$log"
+		sleep 0.3
+		kill "$pid"
+		wait "$pid" || true
+		echo "# $(cat "$log")" >&3
+		[ "$(wc -l <"$log")" -eq 1 ]
+		run leaks "$log" "${part[@]:1}"
+		assert_failure
+	done
+}
+
+@test "a row more than a day ahead is taken as now, and expires as any other" {
+	psql_admin -c "INSERT INTO roam.relay (ip, at_ms) VALUES ('127.0.0.5', 9000000000000000000), ('127.0.0.6', 9000000000000000000)"
+	host_up A
+	open_on A 127.0.0.5
+	now=$(date +%s)
+	ts=$(on A list_ts 127.0.0.5)
+	[ "$ts" -ge $((now - 5)) ] && [ "$ts" -le "$now" ]
+	at=$(psql_admin -c "SELECT at_ms / 1000 FROM roam.relay WHERE ip = '127.0.0.5'")
+	[ "$at" -ge $((now - 5)) ] && [ "$at" -le "$now" ]
+	kill "${HOST_PID[A]}"
+	wait "${HOST_PID[A]}" || true
+	sleep 1.1
+	on A "$CLEAROPENSMTP" -m 0
+	closed_on A 127.0.0.5
+	# Everything past 0 minutes is deleted, this row too: it stays closed.
+	ROAM_MINUTES=0 host_up A
+	closed_on A 127.0.0.5
+	[ "$(psql_admin -c 'SELECT count(*) FROM roam.relay')" = 0 ]
+}
+
+@test "roamsync -i brings a table of whole seconds to milliseconds in place, once; what used the seconds then fails" {
+	psql_admin <<'SQL'
+DROP SCHEMA roam CASCADE;
+CREATE SCHEMA roam;
+CREATE TABLE roam.relay (ip text PRIMARY KEY, at bigint NOT NULL,
+	closed boolean NOT NULL DEFAULT false, seq bigint NOT NULL DEFAULT 0);
+INSERT INTO roam.relay (ip, at, closed) VALUES ('127.0.0.5', 1700000000, false),
+	('127.0.0.6', 1700000001, true);
+SQL
+	for _ in 1 2; do
+		run env ROAM_PG="$(pg_conninfo postgres)" "$ROAMSYNC" -i
+		assert_success
+		run psql_admin -c "SELECT ip || ' ' || at_ms || ' ' || closed FROM roam.relay ORDER BY ip"
+		assert_output $'127.0.0.5 1700000000000 false\n127.0.0.6 1700000001000 true'
+	done
+	run psql_admin -c 'SELECT at FROM roam.relay'
+	assert_failure
+	assert_output --partial 'column "at" does not exist'
+}
+
+@test "a backlog of 200,000 outbox lines is pushed whole, a batch at a time: roamsync's peak memory stays bounded" {
+	host_up A
+	pid=${HOST_PID[A]}
+	d=$(host_dir A)
+	hwm() {
+		awk '$1 == "VmHWM:" { print $2 }' "/proc/$pid/status"
+	}
+	before=$(hwm)
+	# 2,000 addresses, each logged in 100 times over 200 s, the later
+	# last; then a close and a new address at the very end.
+	now=$(date +%s)
+	awk -v t0=$(((now - 200) * 1000)) -v now="$now" 'BEGIN {
+		for (i = 0; i < 200000; i++) {
+			j = i % 2000
+			t = t0 + i
+			printf "+10.20.%d.%d\t%d.%03d\n", j / 256, j % 256, t / 1000, t % 1000
+		}
+		printf "-10.20.0.7\t%d.000\n+10.21.0.1\t%d.000\n", now, now
+	}' >"$d/backlog"
+	[ "$(wc -l <"$d/backlog")" -eq 200002 ]
+	chmod 600 "$d/backlog"
+	mv "$d/backlog" "$d/open-smtp.outbox"
+	pushed() {
+		[ "$(psql_admin -c "SELECT count(*) FILTER (WHERE NOT closed) || ' ' || count(*) FILTER (WHERE closed) FROM roam.relay")" = '2000 1' ] &&
+			[ ! -e "$d/open-smtp.outbox.sending" ]
+	}
+	wait_for 60 pushed
+	# The latest time of each address won: 10.20.7.207 (1999) last at
+	# line 199999.
+	at=$(psql_admin -c "SELECT at_ms FROM roam.relay WHERE ip = '10.20.7.207'")
+	want=$(((now - 200) * 1000 + 199999))
+	[ $((at - want)) -ge 0 ] && [ $((at - want)) -le 1000 ]
+	wait_for 5 open_on A 10.21.0.1
+	closed_on A 10.20.0.7
+	after=$(hwm)
+	echo "# VmHWM $before kB before, $after kB after pushing 200,002 lines" >&3
+	# The whole backlog held at once took over 30 MB more.
+	[ $((after - before)) -lt 12000 ]
+}
+
 @test "rows older than the expiry age are deleted from the database, and never merged" {
 	now=$(date +%s)
-	psql_admin -c "INSERT INTO roam.relay (ip, at) VALUES ('127.0.0.5', $((now - 4 * 3600))), ('127.0.0.6', $((now - 3600))), ('127.0.0.7', $((now - 7200)))"
+	psql_admin -c "INSERT INTO roam.relay (ip, at_ms) VALUES ('127.0.0.5', $(((now - 4 * 3600) * 1000))), ('127.0.0.6', $(((now - 3600) * 1000))), ('127.0.0.7', $(((now - 7200) * 1000)))"
 	host_up A
 	run on A list_ips
 	assert_output $'127.0.0.6\n127.0.0.7'

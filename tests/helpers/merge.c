@@ -4,9 +4,9 @@
  * Usage: merge < CHANGES
  *
  * Each line is "+IP EPOCH" (opened or refreshed on another host at EPOCH)
- * or "-IP" (closed there). ROAM_DIR is the directory; a new address gets
- * the default rule. Prints "added A dropped D refreshed R" and exits 0, or
- * prints the failure and exits 111 (100 for a bad line). */
+ * or "-IP [EPOCH]" (closed there, at EPOCH or now). ROAM_DIR is the directory;
+ * a new address gets the default rule. Prints "added A dropped D refreshed R"
+ * and exits 0, or prints the failure and exits 111 (100 for a bad line). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

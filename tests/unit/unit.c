@@ -336,36 +336,57 @@ test_tally(void)
 	      "the cursor counts the bad lines and keeps the first", 0);
 }
 
-/* An outbox line, what it says, its address and time. */
+/* An outbox line, what it says, its address and time in ms. */
 static const struct {
 	const char *line;
 	enum outbox_kind kind;
 	const char *ip;
-	uint64_t ts;
+	uint64_t ms;
 } outbox_lines[] = {
     {"", OUTBOX_EMPTY, "", 0},
+    {"+1.2.3.4\t1700000000.123", OUTBOX_LOGIN, "1.2.3.4", 1700000000123},
+    {"-1.2.3.4\t1700000000.004", OUTBOX_CLOSE, "1.2.3.4", 1700000000004},
+    {"+2001:DB8::0001\t5.000", OUTBOX_LOGIN, "2001:db8::1", 5000},
+    {"+1.2.3.4\t5", OUTBOX_LOGIN, "1.2.3.4", 5000},
+    /* Earlier versions' lines, in whole seconds. */
     {"1.2.3.4:allow,RELAYCLIENT=\"\"\t1700000000", OUTBOX_LOGIN, "1.2.3.4",
-     1700000000},
-    {"::FFFF:1.2.3.4:allow\t1", OUTBOX_LOGIN, "1.2.3.4", 1},
-    {"-1.2.3.4\t1700000000", OUTBOX_CLOSE, "1.2.3.4", 1700000000},
-    {"-2001:DB8::0001\t5", OUTBOX_CLOSE, "2001:db8::1", 5},
-    {"-::ffff:127.0.0.9\t5", OUTBOX_CLOSE, "127.0.0.9", 5},
-    {"-1.2.3.4\t9999999999999999999", OUTBOX_CLOSE, "1.2.3.4",
-     9999999999999999999ULL},
+     1700000000000},
+    {"::FFFF:1.2.3.4:allow\t1", OUTBOX_LOGIN, "1.2.3.4", 1000},
+    {"-1.2.3.4\t1700000000", OUTBOX_CLOSE, "1.2.3.4", 1700000000000},
+    {"-2001:DB8::0001\t5", OUTBOX_CLOSE, "2001:db8::1", 5000},
+    {"-::ffff:127.0.0.9\t5", OUTBOX_CLOSE, "127.0.0.9", 5000},
+    /* Past what milliseconds hold: as far ahead as can be. */
+    {"-1.2.3.4\t9999999999999999999", OUTBOX_CLOSE, "1.2.3.4", UINT64_MAX},
+    {"+1.2.3.4\t18446744073709551.615", OUTBOX_LOGIN, "1.2.3.4", UINT64_MAX},
+    {"1.2.3.4:allow\t9999999999999999999", OUTBOX_LOGIN, "1.2.3.4", UINT64_MAX},
     /* A close is never a list line, nor a list line a close. */
     {"-1.2.3.4:allow\t1700000000", OUTBOX_BAD, "", 0},
+    {"+1.2.3.4:allow\t1700000000", OUTBOX_BAD, "", 0},
     {"1.2.3.4\t1700000000", OUTBOX_BAD, "", 0},
     {"-1.2.3.4", OUTBOX_BAD, "", 0},
     {"-1.2.3.4\t", OUTBOX_BAD, "", 0},
     {"-1.2.3.4\t 1", OUTBOX_BAD, "", 0},
     {"-1.2.3.4\t1x", OUTBOX_BAD, "", 0},
     {"-1.2.3.4\t99999999999999999999", OUTBOX_BAD, "", 0},
+    {"+1.2.3.4\t1.", OUTBOX_BAD, "", 0},
+    {"+1.2.3.4\t1.12", OUTBOX_BAD, "", 0},
+    {"+1.2.3.4\t1.1234", OUTBOX_BAD, "", 0},
+    {"+1.2.3.4\t.123", OUTBOX_BAD, "", 0},
+    {"+1.2.3.4\t1.12x", OUTBOX_BAD, "", 0},
+    {"+1.2.3.4\t1.2.3", OUTBOX_BAD, "", 0},
     {"-\t1", OUTBOX_BAD, "", 0},
+    {"+\t1.000", OUTBOX_BAD, "", 0},
     {"--1.2.3.4\t1", OUTBOX_BAD, "", 0},
+    {"+-1.2.3.4\t1", OUTBOX_BAD, "", 0},
     {"- 1.2.3.4\t1", OUTBOX_BAD, "", 0},
     {"-1.2.3.\t1", OUTBOX_BAD, "", 0},
     {"-=\t1", OUTBOX_BAD, "", 0},
     {"-1.2.3.4\t1\t2", OUTBOX_BAD, "", 0},
+    /* Also a prefix to the IPv6 tcpserver: no rule opens it alone. */
+    {"+2001:db8:1::\t1.000", OUTBOX_BAD, "", 0},
+    {"-2001:db8:1::\t1.000", OUTBOX_BAD, "", 0},
+    {"2001:db8:1:::allow\t1", OUTBOX_BAD, "", 0},
+    {"-::\t1", OUTBOX_BAD, "", 0},
 };
 
 static void
@@ -380,12 +401,32 @@ test_outbox(void)
 		enum outbox_kind k = outbox_parse_line(l, strlen(l), &ev);
 
 		snprintf(msg, sizeof msg, "[%s] -> %d [%s] %llu", l, k, ev.ip,
-			 (unsigned long long)ev.ts);
+			 (unsigned long long)ev.ms);
 		check(k == outbox_lines[i].kind &&
 			  strcmp(ev.ip, outbox_lines[i].ip) == 0 &&
-			  ev.ts == outbox_lines[i].ts,
+			  ev.ms == outbox_lines[i].ms,
 		      "outbox_parse_line", msg);
 	}
+	/* The writers' lines read back as what they say. */
+	for (size_t i = 0; i < 3; i++) {
+		static const uint64_t ms[] = {0, 1700000000007, UINT64_MAX};
+		char line[OUTBOX_LINEMAX];
+		size_t n =
+		    outbox_format(line, i == 1 ? OUTBOX_CLOSE : OUTBOX_LOGIN,
+				  "2001:db8::1", ms[i]);
+
+		snprintf(msg, sizeof msg, "%llu: [%.*s]",
+			 (unsigned long long)ms[i], (int)n, line);
+		check(n > 0 && line[n - 1] == '\n' &&
+			  outbox_parse_line(line, n - 1, &ev) ==
+			      (i == 1 ? OUTBOX_CLOSE : OUTBOX_LOGIN) &&
+			  ev.ms == ms[i] && strcmp(ev.ip, "2001:db8::1") == 0,
+		      "outbox_format", msg);
+	}
+	check(outbox_format(msg, OUTBOX_LOGIN, "1.2.3.4", 1700000000123) ==
+		      24 &&
+		  memcmp(msg, "+1.2.3.4\t1700000000.123\n", 24) == 0,
+	      "outbox_format", "a login at 1700000000.123");
 }
 
 static void
