@@ -259,3 +259,36 @@ PY
 	[ "$(cat "$BATS_TEST_TMPDIR"/log.* | grep -c warning)" -eq 0 ]
 	same_as_tcprules
 }
+
+@test "a list deleted, or cut short in place, is noticed by the next login: what it no longer holds is closed" {
+	login 127.0.0.5 good
+	login 127.0.0.6 good
+	login 127.0.0.7 good
+	# Cut short in place, as an editor that saves in place would: the
+	# last line gone, the same inode.
+	ino=$(inode "$ROAM_DIR/open-smtp")
+	python3 - "$ROAM_DIR/open-smtp" <<'PY'
+import os, sys
+data = open(sys.argv[1], 'rb').read()
+keep = b''.join(data.splitlines(True)[:2])
+fd = os.open(sys.argv[1], os.O_WRONLY)
+os.pwrite(fd, keep, 0)
+os.ftruncate(fd, len(keep))
+PY
+	[ "$(inode "$ROAM_DIR/open-smtp")" = "$ino" ]
+	login 127.0.0.5 good
+	assert_success
+	refute relay_open 127.0.0.7
+	relay_open 127.0.0.5
+	relay_open 127.0.0.6
+	same_as_tcprules
+	# Deleted: the next login starts a new list, and builds.
+	rm "$ROAM_DIR/open-smtp"
+	login 127.0.0.6 good
+	assert_success
+	run list_ips
+	assert_output 127.0.0.6
+	refute relay_open 127.0.0.5
+	relay_open 127.0.0.6
+	same_as_tcprules
+}
