@@ -170,6 +170,40 @@ openlist_report(const char *name, const struct openlist_tally *t,
 		 t->n == 1 ? ", line " : ", the first line ", num, ": ", safe);
 }
 
+/*
+ * The value a good entry's rule sets in the variable var (the last, as
+ * tcpserver leaves it), copied into buf (room for size, NUL-terminated,
+ * cut to fit): its whole length, or -1 if the rule does not set var.
+ */
+long
+openlist_var(const struct openentry *e, const char *var, char *buf,
+	     size_t size)
+{
+	char *data = malloc(e->rulelen + 2);
+	size_t dlen, n = strlen(var), vlen = 0;
+	const char *val = 0;
+
+	if (!data ||
+	    rules_compile(e->rule, e->rulelen, data, &dlen) != RULES_OK) {
+		free(data);
+		return -1;
+	}
+	for (size_t i = 0; i < dlen; i += strlen(data + i) + 1)
+		if (data[i] == '+' && strncmp(data + i + 1, var, n) == 0 &&
+		    data[i + 1 + n] == '=') {
+			val = data + i + 2 + n;
+			vlen = strlen(val);
+		}
+	if (val && size) {
+		size_t k = vlen < size - 1 ? vlen : size - 1;
+
+		memcpy(buf, val, k);
+		buf[k] = '\0';
+	}
+	free(data);
+	return val ? (long)vlen : -1;
+}
+
 /* Decimal digits of v and their count; buf has room for 20. */
 static size_t
 u64_fmt(char *buf, uint64_t v)

@@ -36,6 +36,8 @@ enum relay_rule openlist_relay_rule(const char *env, char **rule);
 enum line_kind openlist_parse_line(const char *line, size_t len,
 				   struct openentry *e);
 size_t openlist_format(char buf[OPENLIST_LINEMAX], const struct openentry *e);
+long openlist_var(const struct openentry *e, const char *var, char *buf,
+		  size_t size);
 
 /* Lines a pass reports in one warning, never one by one: how many, and
  * the first (raw points into the text walked). */

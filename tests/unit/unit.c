@@ -481,6 +481,25 @@ test_passwd(void)
 	}
 }
 
+/* The variable a rule sets, as tcpserver leaves it. */
+static void
+test_var(void)
+{
+	static const char line[] =
+	    "1.2.3.4:allow,RELAYCLIENT=\"\",ROAMUSER='a\"b@x',X=\"1\",ROAMUSER=:c d:\t1";
+	struct openentry e;
+	char buf[8];
+
+	check(openlist_parse_line(line, sizeof line - 1, &e) == LINE_ENTRY &&
+		  openlist_var(&e, "ROAMUSER", buf, sizeof buf) == 3 &&
+		  strcmp(buf, "c d") == 0,
+	      "openlist_var", "the last of a name wins");
+	check(openlist_var(&e, "RELAYCLIENT", buf, sizeof buf) == 0 &&
+		  buf[0] == '\0' && openlist_var(&e, "ROAM", buf, 8) == -1 &&
+		  openlist_var(&e, "X", buf, 1) == 1 && buf[0] == '\0',
+	      "openlist_var", "empty, absent, cut to fit");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -496,6 +515,8 @@ main(int argc, char **argv)
 		test_cursor();
 	if (!*only || !strcmp(only, "openlist"))
 		test_tally();
+	if (!*only || !strcmp(only, "openlist"))
+		test_var();
 	if (!*only || !strcmp(only, "outbox"))
 		test_outbox();
 	if (!*only || !strcmp(only, "log"))
