@@ -144,17 +144,7 @@ compile(int dirfd, int lockfd, struct fail *f)
 int
 build_has(int dirfd, const struct openentry *v, size_t n)
 {
-	struct cdb c;
-	int r = 1;
-
-	if (n == 1)
-		return rebuild_has(dirfd, v[0].ip);
-	if (rebuild_map(dirfd, &c) == -1)
-		return 0;
-	for (size_t i = 0; r && i < n; i++)
-		r = rebuild_mapped_has(&c, v[i].ip);
-	rebuild_unmap(&c);
-	return r;
+	return rebuild_has(dirfd, v->ip, n, sizeof *v);
 }
 
 /*

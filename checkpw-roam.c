@@ -204,7 +204,7 @@ open_already(const struct config *cf)
 
 	if (dirfd == -1)
 		return 0;
-	r = rebuild_has(dirfd, cf->ip);
+	r = rebuild_has(dirfd, cf->ip, 1, 0);
 	close(dirfd);
 	return r;
 }

@@ -255,49 +255,20 @@ rebuild_abort(struct rebuild *rb)
 	atomicfile_abort(&rb->a);
 }
 
-/* Whether tcp.smtp.cdb has a record for ip; 0 when it cannot be read. */
+/* Whether tcp.smtp.cdb has a record for each of the n addresses, each
+ * at the start of a record of size bytes; 0 when it cannot be read. A
+ * few preads each: cheaper than mapping a large cdb. */
 int
-rebuild_has(int dirfd, const char *ip)
+rebuild_has(int dirfd, const char *ip, size_t n, size_t size)
 {
 	unsigned dlen;
-	int fd, r;
+	int fd, r = 1;
 
 	fd = openat(dirfd, ROAM_CDB, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1)
 		return 0;
-	/* A few preads: cheaper than mapping a large cdb for one lookup. */
-	r = cdb_seek(fd, ip, (unsigned)strlen(ip), &dlen) > 0;
+	for (size_t i = 0; r && i < n; i++, ip += size)
+		r = cdb_seek(fd, ip, (unsigned)strlen(ip), &dlen) > 0;
 	close(fd);
 	return r;
-}
-
-/* Many lookups under one lock: tcp.smtp.cdb mapped once; -1 if it cannot
- * be (then every address takes the pass). */
-int
-rebuild_map(int dirfd, struct cdb *c)
-{
-	int fd = openat(dirfd, ROAM_CDB, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd == -1)
-		return -1;
-	if (cdb_init(c, fd) == -1) {
-		close(fd);
-		return -1;
-	}
-	return 0;
-}
-
-int
-rebuild_mapped_has(struct cdb *c, const char *ip)
-{
-	return cdb_find(c, ip, (unsigned)strlen(ip)) > 0;
-}
-
-void
-rebuild_unmap(struct cdb *c)
-{
-	int fd = cdb_fileno(c);
-
-	cdb_free(c);
-	close(fd);
 }

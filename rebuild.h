@@ -22,9 +22,6 @@ int rebuild_add(struct rebuild *rb, const char *ip, const char *rule,
 		size_t rulelen, struct fail *f);
 int rebuild_finish(struct rebuild *rb, struct fail *f);
 void rebuild_abort(struct rebuild *rb);
-int rebuild_has(int dirfd, const char *ip);
-int rebuild_map(int dirfd, struct cdb *c);
-int rebuild_mapped_has(struct cdb *c, const char *ip);
-void rebuild_unmap(struct cdb *c);
+int rebuild_has(int dirfd, const char *ip, size_t n, size_t size);
 
 #endif
