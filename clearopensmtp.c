@@ -109,10 +109,7 @@ share_close(const char *dir, const char *ip)
 	}
 }
 
-/*
- * Expiry and -d drop entries; -f rebuilds anyway. The addresses waiting
- * in the journal are added on the way.
- */
+/* Expiry and -d drop entries; every run then builds the cdb. */
 static void
 run(const struct options *o)
 {

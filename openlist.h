@@ -39,7 +39,7 @@ size_t openlist_format(char buf[OPENLIST_LINEMAX], const struct openentry *e);
 long openlist_var(const struct openentry *e, const char *var, char *buf,
 		  size_t size);
 
-/* Lines a pass reports in one warning, never one by one: how many, and
+/* Lines a walk reports in one warning, never one by one: how many, and
  * the first (raw points into the text walked). */
 struct openlist_tally {
 	size_t n, lineno;

@@ -65,10 +65,10 @@ main(int argc, char **argv)
 	int c, schema = 0;
 
 	log_prog = "roamsync";
-	/* A long-lived process: the list read and the pass's buffers go
+	/* A long-lived process: the list read and a build's buffers go
 	 * back to the system when freed. glibc would otherwise raise its
 	 * threshold to the largest block freed and keep such blocks in the
-	 * heap (bench/cluster: 16 MiB private where a pass needs 10). */
+	 * heap (bench/cluster: 16 MiB private where a build needs 10). */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	opterr = 0;
 	signal(SIGPIPE, SIG_IGN);
