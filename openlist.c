@@ -129,18 +129,6 @@ openlist_next(struct openlist_cursor *c, struct openentry *e)
 	return LINE_EMPTY;
 }
 
-/* "NAME line N: WHAT: "line"", the line made printable. */
-void
-openlist_warn(const char *name, size_t lineno, const char *what,
-	      const char *line, size_t len)
-{
-	char num[24], safe[LOG_SAFE];
-
-	snprintf(num, sizeof num, "%zu", lineno);
-	log_sanitize(safe, sizeof safe, line, len);
-	log_warn(name, " line ", num, ": ", what, ": ", safe);
-}
-
 /* One more line of t's kind; the first is kept to be shown. */
 void
 openlist_tally(struct openlist_tally *t, size_t lineno,

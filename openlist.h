@@ -62,8 +62,6 @@ struct openlist_cursor {
 	struct openlist_tally ahead; /* times ahead, counted by the caller */
 };
 enum line_kind openlist_next(struct openlist_cursor *c, struct openentry *e);
-void openlist_warn(const char *name, size_t lineno, const char *what,
-		   const char *line, size_t len);
 
 /* Under the writers' lock: the list open read-write, made if missing;
  * whole lines appended to it, synced. */

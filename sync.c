@@ -43,6 +43,8 @@ struct sync {
 	size_t resynced;	  /* the rows it merged so far */
 	struct outbox_reader *rd; /* the taken outbox, a buffer at a time */
 	struct db_change *batch;  /* DB_BATCH changes to push */
+	size_t nbad, badline;	  /* its unreadable lines, and the first */
+	char bad[LOG_SAFE];
 };
 
 static uint64_t
@@ -94,7 +96,7 @@ change_of(struct db_change *c, const char *ip, uint64_t ms, int closed,
 }
 
 /* Up to DB_BATCH of the taken outbox's next lines as changes, into
- * s->batch; a malformed line is warned of. -1, or how many. */
+ * s->batch; the malformed lines counted. -1, or how many. */
 static int
 outbox_batch(struct sync *s, size_t *n, struct fail *f)
 {
@@ -108,10 +110,10 @@ outbox_batch(struct sync *s, size_t *n, struct fail *f)
 	while (*n < DB_BATCH && (r = outbox_next(s->rd, &line, &len, f)) == 1) {
 		enum outbox_kind k = outbox_parse_line(line, len, &ev);
 
-		if (k == OUTBOX_BAD)
-			openlist_warn(ROAM_SENDING, s->rd->lineno,
-				      "ignoring malformed line", line, len);
-		else if (k != OUTBOX_EMPTY)
+		if (k == OUTBOX_BAD && !s->nbad++) {
+			s->badline = s->rd->lineno;
+			log_sanitize(s->bad, sizeof s->bad, line, len);
+		} else if (k != OUTBOX_EMPTY && k != OUTBOX_BAD)
 			change_of(&s->batch[(*n)++], ev.ip, ev.ms,
 				  k == OUTBOX_CLOSE, now);
 	}
@@ -141,6 +143,23 @@ read_back(struct sync *s, const struct db_change *c, size_t n, struct fail *f)
 	return db_fetch_pushed(s->db, c, n, merge_batch, &m, f);
 }
 
+/* One line for all the unreadable lines of a taken outbox. */
+static void
+report_bad(struct sync *s)
+{
+	char n[24], num[24];
+
+	if (!s->nbad)
+		return;
+	snprintf(n, sizeof n, "%zu", s->nbad);
+	snprintf(num, sizeof num, "%zu", s->badline);
+	log_warn(ROAM_SENDING, ": ", n,
+		 s->nbad == 1 ? " unreadable line dropped, line "
+			      : " unreadable lines dropped, the first line ",
+		 num, ": ", s->bad);
+	s->nbad = 0;
+}
+
 /* The taken outbox pushed, DB_BATCH lines a statement, each batch read
  * back: memory and a statement's time stay bounded however long it is. */
 static int
@@ -156,6 +175,7 @@ push_taken(struct sync *s, struct fail *f)
 			  read_back(s, s->batch, n, f) == -1))
 			return -1;
 	}
+	report_bad(s);
 	return 0;
 }
 
