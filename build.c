@@ -108,7 +108,7 @@ built(int dirfd, int lockfd, const struct fileid *mark)
 /* One build: the cdb synced and renamed (the directory synced), then the
  * index; the temps go on any failure. */
 static int
-compile(int dirfd, int lockfd, struct fail *f)
+compile(int dirfd, int lockfd, struct build_left *left, struct fail *f)
 {
 	static const char *const temps[] = {ROAM_CDB, ROAM_INDEX, 0};
 	struct build b = {.dirfd = dirfd};
@@ -125,8 +125,9 @@ compile(int dirfd, int lockfd, struct fail *f)
 	} else {
 		if (b.index)
 			listindex_finish(&b.iw, &b.covered);
-		r = rebuild_finish(&b.rb, f) == -1 ? -1
-						    : atomicfile_rename(&b.rb.a, f);
+		r = rebuild_finish(&b.rb, f) == -1
+			? -1
+			: atomicfile_rename(&b.rb.a, f);
 		if (r == 0)
 			stamp(lockfd, &b.covered);
 		/* Finished: only its temp is left to go. */
@@ -134,10 +135,21 @@ compile(int dirfd, int lockfd, struct fail *f)
 			atomicfile_abort(&b.iw.a);
 		else if (b.index)
 			listindex_rename(&b.iw);
-		atomicfile_release(&b.rb.a);
+		if (b.rb.a.hasold)
+			left->oldfd = b.rb.a.oldfd;
 	}
-	free(b.list);
+	left->list = b.list;
 	return r;
+}
+
+/* Frees what a build left, once its writer has answered. */
+void
+build_release(struct build_left *left)
+{
+	if (left->oldfd != -1)
+		close(left->oldfd);
+	free(left->list);
+	*left = (struct build_left){.oldfd = -1};
 }
 
 /* Whether tcp.smtp.cdb has a record for each of v. */
@@ -156,7 +168,8 @@ build_has(int dirfd, const struct openentry *v, size_t n)
  */
 int
 build_cover(int dirfd, const char *dir, const struct fileid *mark,
-	    const struct openentry *v, size_t n, struct fail *f)
+	    const struct openentry *v, size_t n, struct build_left *left,
+	    struct fail *f)
 {
 	int lockfd = roamdir_lock(dirfd, dir, ROAM_BUILD_LOCK, ROAM_LOCK_MS, f),
 	    r = 0;
@@ -165,21 +178,21 @@ build_cover(int dirfd, const char *dir, const struct fileid *mark,
 		return -1;
 	if (!built(dirfd, lockfd, mark) || listindex_due(dirfd, mark) ||
 	    !build_has(dirfd, v, n))
-		r = compile(dirfd, lockfd, f);
+		r = compile(dirfd, lockfd, left, f);
 	close(lockfd);
 	return r;
 }
 
 /* A build, whatever the last one read: after lines left the list. */
 int
-build_now(int dirfd, const char *dir, struct fail *f)
+build_now(int dirfd, const char *dir, struct build_left *left, struct fail *f)
 {
 	int lockfd = roamdir_lock(dirfd, dir, ROAM_BUILD_LOCK, ROAM_LOCK_MS, f),
 	    r;
 
 	if (lockfd == -1)
 		return -1;
-	r = compile(dirfd, lockfd, f);
+	r = compile(dirfd, lockfd, left, f);
 	close(lockfd);
 	return r;
 }

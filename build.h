@@ -9,9 +9,20 @@
 #include "openlist.h"
 #include "roamdir.h"
 
+/* What a build leaves to free once its writer has answered: the cdb it
+ * replaced (freeing its blocks takes as long as writing them) and the
+ * list as read. */
+struct build_left {
+	int oldfd;
+	char *list;
+};
+
 int build_has(int dirfd, const struct openentry *v, size_t n);
 int build_cover(int dirfd, const char *dir, const struct fileid *mark,
-		const struct openentry *v, size_t n, struct fail *f);
-int build_now(int dirfd, const char *dir, struct fail *f);
+		const struct openentry *v, size_t n, struct build_left *left,
+		struct fail *f);
+int build_now(int dirfd, const char *dir, struct build_left *left,
+	      struct fail *f);
+void build_release(struct build_left *left);
 
 #endif

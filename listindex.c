@@ -58,8 +58,8 @@ listindex_due(int dirfd, const struct fileid *list)
 	struct fileid stamp;
 	int ifd = openat(dirfd, ROAM_INDEX,
 			 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	int ok = ifd != -1 && stamp_of(ifd, &stamp) &&
-		 stamp.dev == list->dev && stamp.ino == list->ino;
+	int ok = ifd != -1 && stamp_of(ifd, &stamp) && stamp.dev == list->dev &&
+		 stamp.ino == list->ino;
 
 	if (ifd != -1)
 		close(ifd);
@@ -215,7 +215,8 @@ read_range(int fd, uint64_t from, uint64_t to)
 	char *text = malloc(len);
 
 	while (text && got < len) {
-		ssize_t r = pread(fd, text + got, len - got, (off_t)(from + got));
+		ssize_t r =
+		    pread(fd, text + got, len - got, (off_t)(from + got));
 
 		if (r <= 0 && !(r == -1 && errno == EINTR)) {
 			if (r == 0)

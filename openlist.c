@@ -164,8 +164,7 @@ openlist_report(const char *name, const struct openlist_tally *t,
  * cut to fit): its whole length, or -1 if the rule does not set var.
  */
 long
-openlist_var(const struct openentry *e, const char *var, char *buf,
-	     size_t size)
+openlist_var(const struct openentry *e, const char *var, char *buf, size_t size)
 {
 	char *data = malloc(e->rulelen + 2);
 	size_t dlen, n = strlen(var), vlen = 0;
@@ -353,43 +352,29 @@ openlist_append(int lfd, const char *text, size_t len, struct fail *f)
 	return 0;
 }
 
-/* Starts a new list; w->id names its temp (its size comes at the end). */
+/* Starts a new list. */
 int
 openlist_writer_open(struct openlist_writer *w, int dirfd, struct fail *f)
 {
-	struct stat st;
-
-	w->off = 0;
-	if (atomicfile_open(&w->a, dirfd, ROAM_LIST, 0644, f) == -1)
-		return -1;
-	if (fstat(w->a.fd, &st) == -1) {
-		FAILSYS(f, "unable to stat ", w->a.tmp);
-		atomicfile_abort(&w->a);
-		return -1;
-	}
-	fileid_of(&w->id, &st);
-	return 0;
+	return atomicfile_open(&w->a, dirfd, ROAM_LIST, 0644, f);
 }
 
-/* Appends a line, a good entry in canonical form; returns its length
- * without the newline. */
-size_t
+/* Appends a line, a good entry in canonical form; whether that differs
+ * from the line as it was. */
+int
 openlist_writer_add(struct openlist_writer *w, const struct openentry *e)
 {
 	char buf[OPENLIST_LINEMAX];
 	size_t n;
 
-	if (e->ip[0]) {
-		n = openlist_format(buf, e);
-		atomicfile_write(&w->a, buf, n);
-	} else {
+	if (!e->ip[0]) {
 		atomicfile_write(&w->a, e->raw, e->rawlen);
 		atomicfile_write(&w->a, "\n", 1);
-		n = e->rawlen + 1;
+		return 0;
 	}
-	w->off += n;
-	w->id.size = w->off;
-	return n - 1;
+	n = openlist_format(buf, e);
+	atomicfile_write(&w->a, buf, n);
+	return n - 1 != e->rawlen || memcmp(buf, e->raw, n - 1) != 0;
 }
 
 /* Writes out and syncs the new list, ready to be renamed into place. */

@@ -71,12 +71,9 @@ int openlist_append(int lfd, const char *text, size_t len, struct fail *f);
 /* Writes a new list. */
 struct openlist_writer {
 	struct atomicfile a;
-	uint64_t off;	  /* the length written so far */
-	struct fileid id; /* the new list, as written so far */
 };
 int openlist_writer_open(struct openlist_writer *w, int dirfd, struct fail *f);
-size_t openlist_writer_add(struct openlist_writer *w,
-			   const struct openentry *e);
+int openlist_writer_add(struct openlist_writer *w, const struct openentry *e);
 int openlist_writer_finish(struct openlist_writer *w, struct fail *f);
 void openlist_writer_abort(struct openlist_writer *w);
 

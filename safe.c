@@ -12,7 +12,7 @@
 
 /* Every file a writer reads or writes, after the directory itself ("."). */
 static const char *const files[] = {
-    ".",	ROAM_LIST,    ROAM_LOCK,    ROAM_RULES,	 ROAM_CDB,
+    ".",	ROAM_LIST,	 ROAM_LOCK,   ROAM_RULES,   ROAM_CDB,
     ROAM_INDEX, ROAM_BUILD_LOCK, ROAM_OUTBOX, ROAM_SENDING,
 };
 

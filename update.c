@@ -78,20 +78,22 @@ leaves(const struct change *c, const struct openentry *e)
 	       c->now - e->ts > c->p->maxage;
 }
 
-/* The list's lines into w: malformed ones as they are, a time more than a
- * day ahead as now, adds merged into their lines (the later time wins),
- * leaving ones left out. */
-static void
+/* The list's lines into w: malformed ones as they are, good ones in the
+ * canonical form, a time more than a day ahead as now, adds merged into
+ * their lines (the later time wins), leaving ones left out. Whether any
+ * of that changed the list. */
+static int
 copy_lines(const struct change *c, struct openlist_cursor *cur,
 	   struct openlist_writer *w, char *merged)
 {
 	struct openentry e;
 	enum line_kind k;
+	int changed = 0;
 
 	while ((k = openlist_next(cur, &e)) != LINE_EMPTY) {
 		if (k == LINE_ENTRY) {
-			const struct openentry *x = bsearch(
-			    e.ip, c->adds, c->nadds, sizeof *x, ip_cmp);
+			const struct openentry *x =
+			    bsearch(e.ip, c->adds, c->nadds, sizeof *x, ip_cmp);
 
 			if (e.ts > c->now + FUTURE_MAX) {
 				openlist_tally(&cur->ahead, cur->lineno, &e);
@@ -100,24 +102,28 @@ copy_lines(const struct change *c, struct openlist_cursor *cur,
 			if (x && !merged[x - c->adds]) {
 				merged[x - c->adds] = 1;
 				c->o->refreshed++;
-				if (x->ts > e.ts)
+				if (x->ts > e.ts) {
 					e.ts = x->ts;
+					changed = 1;
+				}
 			}
 			if (leaves(c, &e)) {
 				c->o->dropped++;
 				continue;
 			}
 		}
-		openlist_writer_add(w, &e);
+		changed |= openlist_writer_add(w, &e);
 	}
 	/* The build that follows reports the unreadable lines. */
 	openlist_report(ROAM_LIST, &cur->ahead,
 			"time more than a day ahead, taken as now",
 			"times more than a day ahead, taken as now");
+	return changed || c->o->dropped;
 }
 
-/* The list written anew (when lines leave, or a time cannot be written
- * in place), the adds not listed at its end. */
+/* The list written anew when lines leave, or a time cannot be written in
+ * place, the adds not listed at its end; as it was (no rename, the index
+ * still its) when nothing changes. */
 static int
 rewrite(int dirfd, const struct change *c, struct fail *f)
 {
@@ -125,7 +131,7 @@ rewrite(int dirfd, const struct change *c, struct fail *f)
 	struct openlist_cursor cur = {0};
 	struct openlist_writer w;
 	char *text = 0, *merged = calloc(c->nadds + 1, 1);
-	int r = -1;
+	int r = -1, changed;
 
 	*c->o = (struct outcome){0};
 	roamdir_sweep(dirfd, temps);
@@ -136,14 +142,18 @@ rewrite(int dirfd, const struct change *c, struct fail *f)
 	if (roamdir_read(dirfd, ROAM_LIST, 0, &text, &cur.len, 0, f) == 0 &&
 	    openlist_writer_open(&w, dirfd, f) == 0) {
 		cur.text = text;
-		copy_lines(c, &cur, &w, merged);
+		changed = copy_lines(c, &cur, &w, merged);
 		for (size_t i = 0; i < c->nadds; i++)
 			if (!merged[i]) {
 				openlist_writer_add(&w, &c->adds[i]);
 				c->o->added++;
 			}
-		if (openlist_writer_finish(&w, f) == 0)
+		if (!changed && !c->o->added) {
+			openlist_writer_abort(&w);
+			r = 0;
+		} else if (openlist_writer_finish(&w, f) == 0) {
 			r = atomicfile_rename(&w.a, f);
+		}
 		atomicfile_release(&w.a);
 	}
 	free(text);
@@ -286,15 +296,17 @@ update_login(const char *dir, const struct openentry *me,
 {
 	struct outcome o = {0};
 	struct change c = {.now = me->ts, .adds = me, .nadds = 1, .o = &o};
+	struct build_left left = {.oldfd = -1};
 	int dirfd = open_safe(dir, f), r;
 
 	if (dirfd == -1)
 		return -1;
 	r = locked(dirfd, dir, &c, f);
-	if (r == 0 && (o.added || c.rewrite || c.unindexed ||
-		       !build_has(dirfd, me, 1)))
-		r = c.rewrite ? build_now(dirfd, dir, f)
-			      : build_cover(dirfd, dir, &c.mark, me, 1, f);
+	if (r == 0 &&
+	    (o.added || c.rewrite || c.unindexed || !build_has(dirfd, me, 1)))
+		r = c.rewrite
+			? build_now(dirfd, dir, &left, f)
+			: build_cover(dirfd, dir, &c.mark, me, 1, &left, f);
 	if (r == 0 && !build_has(dirfd, me, 1)) {
 		FAIL(f, 111, "closed while it was being opened");
 		r = -1;
@@ -304,6 +316,7 @@ update_login(const char *dir, const struct openentry *me,
 		if (o.added)
 			log_info("relay opened for ", me->ip);
 	}
+	build_release(&left);
 	close(dirfd);
 	return r;
 }
@@ -315,6 +328,7 @@ update_admin(const char *dir, const struct plan *p, struct outcome *o,
 	     struct fail *f)
 {
 	struct change c = {.p = p, .now = p->now, .rewrite = 1, .o = o};
+	struct build_left left = {.oldfd = -1};
 	int dirfd = open_safe(dir, f), r;
 
 	*o = (struct outcome){0};
@@ -324,7 +338,8 @@ update_admin(const char *dir, const struct plan *p, struct outcome *o,
 	if (r == 0)
 		r = locked(dirfd, dir, &c, f);
 	if (r == 0)
-		r = build_now(dirfd, dir, f);
+		r = build_now(dirfd, dir, &left, f);
+	build_release(&left);
 	close(dirfd);
 	return r;
 }
@@ -377,6 +392,7 @@ update_merge(const char *dir, const struct arrivals *a, struct outcome *o,
 	     struct fail *f)
 {
 	struct change c = {.now = a->now, .o = o};
+	struct build_left left = {.oldfd = -1};
 	struct openentry *adds, *closes = 0;
 	int dirfd = -1, r = -1;
 
@@ -394,10 +410,11 @@ update_merge(const char *dir, const struct arrivals *a, struct outcome *o,
 	if (r == 0)
 		r = locked(dirfd, dir, &c, f);
 	if (r == 0 && c.rewrite)
-		r = build_now(dirfd, dir, f);
-	else if (r == 0 && (o->added || c.unindexed ||
-			    !build_has(dirfd, adds, c.nadds)))
-		r = build_cover(dirfd, dir, &c.mark, adds, c.nadds, f);
+		r = build_now(dirfd, dir, &left, f);
+	else if (r == 0 &&
+		 (o->added || c.unindexed || !build_has(dirfd, adds, c.nadds)))
+		r = build_cover(dirfd, dir, &c.mark, adds, c.nadds, &left, f);
+	build_release(&left);
 out:
 	if (dirfd != -1)
 		close(dirfd);
