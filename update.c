@@ -198,7 +198,7 @@ append_new(int lfd, const struct change *c, const struct found *x,
 		if (x[i].listed)
 			continue;
 		n = openlist_format(line, &c->adds[i]);
-		if (len + n > cap) {
+		if (!buf || len + n > cap) {
 			char *t = realloc(buf, cap = 2 * cap + n);
 
 			if (!t) {

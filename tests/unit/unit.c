@@ -485,8 +485,8 @@ test_passwd(void)
 static void
 test_var(void)
 {
-	static const char line[] =
-	    "1.2.3.4:allow,RELAYCLIENT=\"\",ROAMUSER='a\"b@x',X=\"1\",ROAMUSER=:c d:\t1";
+	static const char line[] = "1.2.3.4:allow,RELAYCLIENT=\"\",ROAMUSER='"
+				   "a\"b@x',X=\"1\",ROAMUSER=:c d:\t1";
 	struct openentry e;
 	char buf[8];
 
