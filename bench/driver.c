@@ -486,7 +486,8 @@ burst_client(const struct contender *c, int client)
 			int open_ = c->dir ? relay_open(c->dir, ip) : 0;
 
 			/* One write: the clients share the output. */
-			dprintf(1, "%s@each\t%d\t%lld\t%d\t%d\t%d\t%s\trelay=%d\n",
+			dprintf(1,
+				"%s@each\t%d\t%lld\t%d\t%d\t%d\t%s\trelay=%d\n",
 				c->name, cur_rep, t, status_of(st), client, k,
 				ip, open_);
 		}
