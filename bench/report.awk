@@ -19,7 +19,7 @@ BEGIN {
 	label["floortiny"] = "design floor + I/O, plus cdb -c: the reference of the target (sum of the two rows above)"
 	label["roam"] = "**checkpw-roam**, chain"
 	label["seed"] = "seed's method (seedref after checkpw-bench), chain"
-	label["noindex"] = "A/B: checkpw-roam, open-smtp.index removed before each run (a full pass)"
+	label["noindex"] = "A/B: checkpw-roam, open-smtp.index removed before each run (the list read whole, then a build)"
 	label["old"] = "A/B: checkpw-roam of 628c6cd, 1.0.0's whole-rewrite pass"
 	label["floor"] = "floor (bench/floor, a process)"
 	label["floor4k"] = "the same in tinycdb's 4 KB writes, and the directory synced"
