@@ -210,12 +210,15 @@ $(AB_OLD)/checkpw-roam:
 # Made with it, by the recipe above.
 $(AB_OLD)/clearopensmtp: $(AB_OLD)/checkpw-roam ;
 
-bench: all bench-progs bench-ab
+# The builds' output goes to standard error: standard output is the report.
+bench:
+	@$(MAKE) --no-print-directory all bench-progs bench-ab >&2
 	@bench/run $(BENCHFLAGS)
 
 # Several hosts (bench/README): a private PostgreSQL, three hosts, each
 # with its roamsync. Not part of make bench: it needs PostgreSQL 15.
-bench-cluster: all bench-cluster-progs
+bench-cluster:
+	@$(MAKE) --no-print-directory all bench-cluster-progs >&2
 	@bench/cluster $(BENCHFLAGS)
 
 bench-clean:
