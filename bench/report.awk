@@ -371,9 +371,6 @@ END {
 		if (meta["allsizes"] != meta["sizes"])
 			print "At " commas(1000000) ": " meta["hugereps"] " repetitions (after one warm-up round), fewer than at the other sizes: each takes seconds.\n"
 	}
-	if (meta["foursize"] != "") {
-		four_table("four:" meta["foursize"] ":roam", meta["foursize"])
-	}
 	if (has("rebuild:" SZ[1] ":floor")) {
 		print "## 2b. The rebuild alone: tcp.smtp and the list into tcp.smtp.cdb, as a process"
 		print ""
@@ -381,6 +378,9 @@ END {
 		print ""
 		proc_table("rebuild", meta["sizes"], "floor floor4k cdbfloor clearf seedr", "cdb")
 		print ""
+	}
+	if (meta["foursize"] != "") {
+		four_table("four:" meta["foursize"] ":roam", meta["foursize"])
 	}
 	if (has("burst:10000:roam") || has("burst:10000:seed")) {
 		print "## 3. Burst: 32 clients at once, 32 new addresses each (1,024 logins)"
