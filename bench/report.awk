@@ -673,9 +673,9 @@ function newip_vs(who, n, x,    a, o, name, lab) {
 		name = "new address at " commas(n) ": " lab " ≥ " x " × checkpw-roam's added cost"
 	if (!(("newip", n, "roam") in addm) || !(("newip", n, who) in addm)) {
 		if (n != 100 || who == "seed")
-			target(name, n == 100000 && meta["quick"] ? "– (quick run: no 100,000)" : "–", x == 1 ? ">" : "≥ " x "×", "")
+			target(name, n == 100000 && meta["quick"] ? "– (quick run: no 100,000)" : "–", x == 1 ? "> 1×" : "≥ " x "×", "")
 		else
-			target(name, "–", ">", "")
+			target(name, "–", "> 1×", "")
 		return
 	}
 	a = addm["newip", n, "roam"]
