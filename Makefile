@@ -154,11 +154,11 @@ clean:
 
 # The benchmark (bench/README): not part of the tests. make bench runs the
 # full benchmark; make bench BENCHFLAGS=--quick a short one.
-BENCH_STATIC = bench/driver bench/checkpw-bench bench/noop bench/seedref \
+BENCH_STATIC = bench/checkpw-bench bench/noop bench/seedref \
 	bench/floor bench/floorlink bench/rssprobe
 BENCH_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 $(WARN)
 
-bench-progs: $(BENCH_STATIC) bench/ipcheck bench/cdbfloor
+bench-progs: $(BENCH_STATIC) bench/driver bench/ipcheck bench/cdbfloor
 
 # The cluster bench's own (bench/cluster): dynamic, as roamsync is.
 bench-cluster-progs: bench-progs bench/clusterdrive bench/notifyrtt \
@@ -179,28 +179,24 @@ $(BENCH_STATIC): bench/%: bench/%.c bench/floorwork.h
 bench/ipcheck: bench/ipcheck.c
 	$(CC) $(BENCH_CFLAGS) $(CDB_CFLAGS) -o $@ $< $(CDB_LIBS)
 
+# Static; tinycdb for its look-ups of the cdb right after a login (each).
+bench/driver: bench/driver.c
+	$(CC) $(BENCH_CFLAGS) $(CDB_CFLAGS) -static -o $@ $< $(CDB_LIBS)
+
 # Static, as the floor it is compared with.
 bench/cdbfloor: bench/cdbfloor.c bench/floorwork.h
 	$(CC) $(BENCH_CFLAGS) $(CDB_CFLAGS) -static -o $@ $< $(CDB_LIBS)
 
-# The A/B variants (bench/README), in build-ab/, apart from the normal
-# build: checkpw-roam without the journal (update.c's ROAM_AB_NO_JOURNAL,
-# the same sources and flags), and checkpw-roam and clearopensmtp of the
-# last commit with the stamped append, built by that commit's Makefile.
+# The A/B variant (bench/README), in build-ab/, apart from the normal
+# build: checkpw-roam and clearopensmtp of 1.0.0's whole-rewrite pass (the
+# list, the index and the cdb rewritten for each new address, a side
+# journal for the logins that find the lock taken), built from git by that
+# commit's own Makefile.
 AB_DIR = build-ab
-AB_NOJ = $(AB_DIR)/nojournal
 AB_OLD = $(AB_DIR)/old
-AB_OLD_COMMIT = 5a6d1d9
-AB_NOJ_CFLAGS = $(ALL_CFLAGS) -DROAM_AB_NO_JOURNAL=1
+AB_OLD_COMMIT = 628c6cd
 
-bench-ab: $(AB_NOJ)/checkpw-roam $(AB_OLD)/checkpw-roam $(AB_OLD)/clearopensmtp
-
-$(AB_NOJ)/%.o: %.c *.h
-	@mkdir -p $(AB_NOJ)
-	$(CC) $(AB_NOJ_CFLAGS) -c -o $@ $<
-
-$(AB_NOJ)/checkpw-roam: $(AB_NOJ)/checkpw-roam.o $(addprefix $(AB_NOJ)/,$(COMMON))
-	$(CC) $(AB_NOJ_CFLAGS) $(PROGLD) $(LDFLAGS) -o $@ $^ $(LIBS)
+bench-ab: $(AB_OLD)/checkpw-roam $(AB_OLD)/clearopensmtp
 
 # From git: the commit's own tree, so nothing of the work tree leaks in.
 $(AB_OLD)/checkpw-roam:
@@ -214,16 +210,19 @@ $(AB_OLD)/checkpw-roam:
 # Made with it, by the recipe above.
 $(AB_OLD)/clearopensmtp: $(AB_OLD)/checkpw-roam ;
 
-bench: all bench-progs bench-ab
+# The builds' output goes to standard error: standard output is the report.
+bench:
+	@$(MAKE) --no-print-directory all bench-progs bench-ab >&2
 	@bench/run $(BENCHFLAGS)
 
 # Several hosts (bench/README): a private PostgreSQL, three hosts, each
 # with its roamsync. Not part of make bench: it needs PostgreSQL 15.
-bench-cluster: all bench-cluster-progs
+bench-cluster:
+	@$(MAKE) --no-print-directory all bench-cluster-progs >&2
 	@bench/cluster $(BENCHFLAGS)
 
 bench-clean:
-	rm -f $(BENCH_STATIC) bench/ipcheck bench/cdbfloor bench/clusterdrive \
+	rm -f $(BENCH_STATIC) bench/driver bench/ipcheck bench/cdbfloor bench/clusterdrive \
 		bench/notifyrtt bench/memwatch
 	rm -rf $(AB_DIR)
 
