@@ -208,8 +208,7 @@ record(const struct config *cf, const struct openentry *me,
 
 	by_account(by, sizeof by, a->name, a->len);
 	if (update_login(cf->dir, me, a, opened, chan, &o, &f) == -1) {
-		log_warn("unable to open the relay for ", cf->ip, by, ": ",
-			 f.msg);
+		log_warn("unable to open the relay for ", cf->ip, ": ", f.msg);
 		return -1;
 	}
 	snprintf(num, sizeof num, "%lu", a->max);
