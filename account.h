@@ -28,7 +28,6 @@ enum account_status account_rule(const char *rule, const char *var,
 const char *account_why(enum account_status s);
 int account_of(const struct openentry *e, const char *var, const char *name,
 	       size_t len);
-int account_listed(const char *text, size_t tlen, const char *name,
-		   size_t len);
+int account_listed(const char *text, size_t tlen, const char *name, size_t len);
 
 #endif

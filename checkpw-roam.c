@@ -265,8 +265,8 @@ denied(const struct config *cf, const char *name, size_t len)
  * one to free.
  */
 static void
-account_setup(const struct config *cf, struct openentry *me,
-	      struct account *a, char *name, size_t len, char **rule)
+account_setup(const struct config *cf, struct openentry *me, struct account *a,
+	      char *name, size_t len, char **rule)
 {
 	enum account_status st;
 	char safe[LOG_SAFE];
@@ -279,8 +279,9 @@ account_setup(const struct config *cf, struct openentry *me,
 	a->len = len;
 	if (!cf->var)
 		return;
-	st = len > ACCOUNT_MAX ? ACCOUNT_LONG
-			       : account_rule(cf->rule, cf->var, name, len, rule);
+	st = len > ACCOUNT_MAX
+		 ? ACCOUNT_LONG
+		 : account_rule(cf->rule, cf->var, name, len, rule);
 	if (st == ACCOUNT_OK) {
 		me->rule = *rule;
 		me->rulelen = strlen(*rule);

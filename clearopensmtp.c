@@ -150,12 +150,11 @@ note_closed(void *arg, const char *ip)
 static void
 close_account(const struct options *o, uint64_t now)
 {
-	struct account a = {.var = o->var,
-			    .name = o->account,
-			    .len = strlen(o->account)};
+	struct account a = {
+	    .var = o->var, .name = o->account, .len = strlen(o->account)};
 	struct closed c = {0};
-	struct plan plan = {.now = now, .account = &a, .closed = note_closed,
-			    .arg = &c};
+	struct plan plan = {
+	    .now = now, .account = &a, .closed = note_closed, .arg = &c};
 	struct outcome out;
 	struct fail f;
 	char safe[LOG_SAFE];

@@ -71,14 +71,16 @@ static const char *const conn_keys[] = {
  * merge of the one before. */
 #define SQL_FETCH                                                              \
 	"DECLARE roam_rows NO SCROLL CURSOR FOR "                              \
-	"SELECT ip, closed, " CLOCK_MS " - at_ms, seq, encode(account, 'hex') " \
+	"SELECT ip, closed, " CLOCK_MS                                         \
+	" - at_ms, seq, encode(account, 'hex') "                               \
 	"FROM roam.relay WHERE seq > $1::bigint ORDER BY seq"
 
 /* The rows of the addresses pushed, every one: the database's decision,
  * which took this host's changes into account. */
 #define SQL_READBACK                                                           \
 	"DECLARE roam_rows NO SCROLL CURSOR FOR "                              \
-	"SELECT ip, closed, " CLOCK_MS " - at_ms, seq, encode(account, 'hex') " \
+	"SELECT ip, closed, " CLOCK_MS                                         \
+	" - at_ms, seq, encode(account, 'hex') "                               \
 	"FROM roam.relay WHERE ip = ANY($1::text[])"
 
 #define STR(x) #x

@@ -23,7 +23,7 @@ enum outbox_kind {
 
 struct outbox_event {
 	char ip[IP_FMTLEN];
-	uint64_t ms; /* since the epoch; UINT64_MAX if further */
+	uint64_t ms;	     /* since the epoch; UINT64_MAX if further */
 	const char *account; /* a login's, in the line; NULL if none */
 	size_t alen;
 };

@@ -287,9 +287,9 @@ rule_of(const struct sync *s, const struct db_row *row, struct openentry *e,
 }
 
 /* Rows into arrivals: open ones younger than the expiry age, with this
- * host's rule (and their account) and a time on its clock, in whole seconds as the list's;
- * closed ones, with the second of the close: a close drops no line of a
- * later second. */
+ * host's rule (and their account) and a time on its clock, in whole seconds as
+ * the list's; closed ones, with the second of the close: a close drops no line
+ * of a later second. */
 static int
 merge_rows(struct sync *s, const struct db_rows *rows, struct outcome *o,
 	   struct fail *f)

@@ -20,7 +20,7 @@
 
 /* One change of the list, under the writers' lock. */
 struct change {
-	const struct plan *p; /* clearopensmtp's, or NULL */
+	const struct plan *p;	    /* clearopensmtp's, or NULL */
 	const struct account *acct; /* a login's, under a limit, or NULL */
 	uint64_t now;
 	const struct openentry *adds; /* sorted by address, one each */
@@ -100,8 +100,8 @@ copy_lines(const struct change *c, struct openlist_cursor *cur,
 
 	while ((k = openlist_next(cur, &e)) != LINE_EMPTY) {
 		if (k == LINE_ENTRY) {
-			const struct openentry *x = bsearch(
-			    e.ip, c->adds, c->nadds, sizeof *x, ip_cmp);
+			const struct openentry *x =
+			    bsearch(e.ip, c->adds, c->nadds, sizeof *x, ip_cmp);
 
 			if (e.ts > c->now + FUTURE_MAX) {
 				openlist_tally(&cur->ahead, cur->lineno, &e);
@@ -348,8 +348,8 @@ update_login(const char *dir, const struct openentry *me,
 		close(dirfd);
 		return 0;
 	}
-	if (r == 0 && (o->added || c.rewrite || c.unindexed ||
-		       !build_has(dirfd, me, 1)))
+	if (r == 0 &&
+	    (o->added || c.rewrite || c.unindexed || !build_has(dirfd, me, 1)))
 		r = c.rewrite ? build_now(dirfd, dir, f)
 			      : build_cover(dirfd, dir, &c.mark, me, 1, f);
 	if (r == 0 && !build_has(dirfd, me, 1)) {
@@ -449,8 +449,8 @@ update_merge(const char *dir, const struct arrivals *a, struct outcome *o,
 		r = locked(dirfd, dir, &c, f);
 	if (r == 0 && c.rewrite)
 		r = build_now(dirfd, dir, f);
-	else if (r == 0 && (o->added || c.unindexed ||
-			    !build_has(dirfd, adds, c.nadds)))
+	else if (r == 0 &&
+		 (o->added || c.unindexed || !build_has(dirfd, adds, c.nadds)))
 		r = build_cover(dirfd, dir, &c.mark, adds, c.nadds, f);
 out:
 	if (dirfd != -1)

@@ -11,8 +11,8 @@
 
 /* An account, as a list line's rule names it in the variable var. */
 struct account {
-	const char *var;   /* NULL: the list names no accounts */
-	const char *name;  /* NULL: none known */
+	const char *var;  /* NULL: the list names no accounts */
+	const char *name; /* NULL: none known */
 	size_t len;
 	unsigned long max; /* addresses it may hold open; 0: no limit */
 };

@@ -438,10 +438,14 @@ test_outbox(void)
 			    1700000000123) == 24,
 	      "outbox_format", "a close has no account");
 	{
-		static const char l[] = "+1.2.3.4\t1.500\tal\xc3\xaf" "ce@x";
+		static const char l[] = "+1.2.3.4\t1.500\tal\xc3\xaf"
+					"ce@x";
 		check(outbox_parse_line(l, sizeof l - 1, &ev) == OUTBOX_LOGIN &&
 			  ev.ms == 1500 && ev.alen == 8 &&
-			  memcmp(ev.account, "al\xc3\xaf" "ce@x", 8) == 0,
+			  memcmp(ev.account,
+				 "al\xc3\xaf"
+				 "ce@x",
+				 8) == 0,
 		      "outbox_parse_line", "a login with its account");
 		check(outbox_parse_line("-1.2.3.4\t1.500\tal", 15, &ev) ==
 			  OUTBOX_BAD,
@@ -511,8 +515,8 @@ test_passwd(void)
 static void
 test_var(void)
 {
-	static const char line[] =
-	    "1.2.3.4:allow,RELAYCLIENT=\"\",ROAMUSER='a\"b@x',X=\"1\",ROAMUSER=:c d:\t1";
+	static const char line[] = "1.2.3.4:allow,RELAYCLIENT=\"\",ROAMUSER='"
+				   "a\"b@x',X=\"1\",ROAMUSER=:c d:\t1";
 	struct openentry e;
 	char buf[8];
 
