@@ -30,7 +30,7 @@ PROGLD = $(LINKMODE) -Wl,-z,relro,-z,now
 LIBS = $(CDB_LIBS) -lskarnet
 
 PROGS = checkpw-roam clearopensmtp roamsync
-COMMON = log.o ip.o rules.o atomicfile.o roamdir.o safe.o openlist.o \
+COMMON = log.o ip.o rules.o atomicfile.o roamdir.o safe.o openlist.o account.o \
 	listindex.o rebuild.o build.o update.o outbox.o version.o
 MAN8 = man/checkpw-roam.8 man/clearopensmtp.8 man/roamsync.8
 MAN5 = man/open-smtp.5

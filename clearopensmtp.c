@@ -9,6 +9,7 @@
 
 #include <skalibs/types.h>
 
+#include "account.h"
 #include "ip.h"
 #include "log.h"
 #include "openlist.h"
@@ -26,13 +27,15 @@ struct options {
 	int dry, list, force;
 	const char *close_ip;
 	const char *dir;
+	const char *account; /* -u */
+	const char *var;     /* ROAM_ACCOUNT_ENV's; NULL: no accounts */
 };
 
 static void
 usage(void)
 {
 	log_fatal(100, "usage: clearopensmtp [-m MINUTES] [-n] [-l] [-d IP] "
-		       "[-f] | -V");
+		       "[-u ACCOUNT] [-f] | -V");
 }
 
 static int
@@ -50,14 +53,21 @@ bad_value(const char *what, const char *value)
 	log_fatal(100, "bad ", what, ": ", safe);
 }
 
+/* "IP AGE LEFT", and the account in double quotes (bytes outside
+ * printable ASCII, '"' and '\\' as \xHH) where the line names one. */
 static void
-print_entry(const struct openentry *e, uint64_t now, uint64_t maxage)
+print_entry(const struct openentry *e, uint64_t now, uint64_t maxage,
+	    const char *var)
 {
 	uint64_t age = now > e->ts ? now - e->ts : 0;
 	uint64_t left = age < maxage ? maxage - age : 0;
+	char name[OPENLIST_RULEMAX + 1], safe[4 * OPENLIST_RULEMAX + 8];
+	long n = var ? openlist_var(e, var, name, sizeof name) : -1;
 
-	printf("%s %llu %llu\n", e->ip, (unsigned long long)age,
-	       (unsigned long long)left);
+	if (n >= 0)
+		log_sanitize(safe, sizeof safe, name, (size_t)n);
+	printf("%s %llu %llu%s%s\n", e->ip, (unsigned long long)age,
+	       (unsigned long long)left, n >= 0 ? " " : "", n >= 0 ? safe : "");
 }
 
 /*
@@ -85,7 +95,7 @@ show(const struct options *o, const char *drop, uint64_t now, uint64_t maxage)
 		if (r != LINE_BAD &&
 		    (o->list || (drop && strcmp(e.ip, drop) == 0) ||
 		     (!drop && now > e.ts && now - e.ts > maxage)))
-			print_entry(&e, now, maxage);
+			print_entry(&e, now, maxage, o->var);
 	}
 	openlist_report(ROAM_LIST, &c.bad,
 			"unreadable line kept out of the rules",
@@ -107,6 +117,60 @@ share_close(const char *dir, const char *ip)
 
 		log_fatal(111, "closed ", ip, " ", why, f.msg);
 	}
+}
+
+/* -u: the addresses the account had open, for the other hosts. */
+struct closed {
+	char (*ip)[IP_FMTLEN];
+	size_t n, cap;
+	int nomem;
+};
+
+static void
+note_closed(void *arg, const char *ip)
+{
+	struct closed *c = arg;
+
+	if (c->n == c->cap) {
+		size_t cap = 2 * c->cap + 16;
+		char(*v)[IP_FMTLEN] = realloc(c->ip, cap * sizeof *v);
+
+		if (!v) {
+			c->nomem = 1;
+			return;
+		}
+		c->ip = v;
+		c->cap = cap;
+	}
+	memcpy(c->ip[c->n++], ip, IP_FMTLEN);
+}
+
+/* -u: every address the account opened, closed here, then passed on to
+ * roamsync's outbox as -d passes one on. */
+static void
+close_account(const struct options *o, uint64_t now)
+{
+	struct account a = {
+	    .var = o->var, .name = o->account, .len = strlen(o->account)};
+	struct closed c = {0};
+	struct plan plan = {
+	    .now = now, .account = &a, .closed = note_closed, .arg = &c};
+	struct outcome out;
+	struct fail f;
+	char safe[LOG_SAFE];
+
+	if (update_admin(o->dir, &plan, &out, &f) == -1)
+		log_fatal(f.code, f.msg);
+	log_sanitize(safe, sizeof safe, o->account, a.len);
+	if (!out.found)
+		log_warn("no address is open for ", safe);
+	if (c.nomem)
+		log_fatal(111, "closed the addresses of ", safe,
+			  " here, but out of memory to pass them on to "
+			  "roamsync");
+	for (size_t i = 0; i < c.n; i++)
+		share_close(o->dir, c.ip[i]);
+	free(c.ip);
 }
 
 /* Expiry and -d drop entries; every run then builds the cdb. */
@@ -131,7 +195,9 @@ run(const struct options *o)
 				  "hand");
 		drop = ip;
 	}
-	if (o->list || o->dry) {
+	if (o->account) {
+		close_account(o, now);
+	} else if (o->list || o->dry) {
 		show(o, drop, now, maxage);
 	} else {
 		struct plan plan = {.now = now,
@@ -150,6 +216,33 @@ run(const struct options *o)
 		log_fatal(111, "unable to write to standard output");
 }
 
+/* ROAM_ACCOUNT_ENV: the variable the list names accounts in, or NULL. */
+static const char *
+account_var(void)
+{
+	const char *v = getenv("ROAM_ACCOUNT_ENV");
+
+	if (!v)
+		return ACCOUNT_VAR_DEFAULT;
+	if (*v && !account_var_ok(v))
+		bad_value("ROAM_ACCOUNT_ENV", v);
+	return *v ? v : 0;
+}
+
+/* -u needs the account in the list: a usage error without it. */
+static void
+check_account(const struct options *o)
+{
+	if (!o->account)
+		return;
+	if (!*o->account)
+		log_fatal(100, "-u: the account's name is empty");
+	if (!o->var)
+		log_fatal(100, "-u needs the account in the list, and "
+			       "ROAM_ACCOUNT_ENV is empty: close each "
+			       "address with -d");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -162,7 +255,7 @@ main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	if ((s = getenv("ROAM_MINUTES")) && *s && !scan_minutes(s, &o.minutes))
 		bad_value("ROAM_MINUTES", s);
-	while ((c = getopt(argc, argv, "m:nld:fV")) != -1) {
+	while ((c = getopt(argc, argv, "m:nld:u:fV")) != -1) {
 		switch (c) {
 		case 'm':
 			if (!scan_minutes(optarg, &o.minutes))
@@ -180,15 +273,21 @@ main(int argc, char **argv)
 		case 'f':
 			o.force = 1;
 			break;
+		case 'u':
+			o.account = optarg;
+			break;
 		case 'V':
 			version_print(log_prog);
 		default:
 			usage();
 		}
 	}
-	if (optind != argc || (o.list && (o.dry || o.force || o.close_ip)))
+	if (optind != argc || (o.list && (o.dry || o.force || o.close_ip)) ||
+	    (o.account && (o.list || o.dry || o.force || o.close_ip)))
 		usage();
+	o.var = account_var();
 	o.dir = roamdir_path();
+	check_account(&o);
 	run(&o);
 	return 0;
 }

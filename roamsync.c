@@ -8,6 +8,7 @@
 
 #include <skalibs/types.h>
 
+#include "account.h"
 #include "db.h"
 #include "log.h"
 #include "openlist.h"
@@ -98,6 +99,14 @@ main(int argc, char **argv)
 		bad_value("ROAM_RELAY_ENV", env ? env : "",
 			  "not NAME=\"value\",... as tcprules takes");
 	cf.rule = rule;
+	cf.var = ACCOUNT_VAR_DEFAULT;
+	if ((env = getenv("ROAM_ACCOUNT_ENV")) && !*env)
+		cf.var = 0;
+	else if (env && !account_var_ok(env))
+		bad_value("ROAM_ACCOUNT_ENV", env,
+			  "not a variable's name (letters, digits, _)");
+	else if (env)
+		cf.var = env;
 	cf.dir = roamdir_path();
 	cf.maxage = (uint64_t)minutes * 60;
 	sync_run(&cf);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "db.h"
 #include "openlist.h"
 #include "outbox.h"
@@ -93,6 +94,29 @@ change_of(struct db_change *c, const char *ip, uint64_t ms, int closed,
 	memcpy(c->ip, ip, sizeof c->ip);
 	c->age = now > ms ? now - ms : 0;
 	c->closed = closed;
+	c->account = 0;
+	c->alen = 0;
+}
+
+/* A copy of a login's account for its change (the line it was read from
+ * goes); none if out of memory. */
+static void
+account_to(struct db_change *c, const char *a, size_t len)
+{
+	if (!a || !len || !(c->account = malloc(len + 1)))
+		return;
+	memcpy(c->account, a, len);
+	c->account[len] = '\0';
+	c->alen = len;
+}
+
+static void
+free_accounts(struct db_change *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].account);
+		c[i].account = 0;
+	}
 }
 
 /* Up to DB_BATCH of the taken outbox's next lines as changes, into
@@ -113,9 +137,11 @@ outbox_batch(struct sync *s, size_t *n, struct fail *f)
 		if (k == OUTBOX_BAD && !s->nbad++) {
 			s->badline = s->rd->lineno;
 			log_sanitize(s->bad, sizeof s->bad, line, len);
-		} else if (k != OUTBOX_EMPTY && k != OUTBOX_BAD)
-			change_of(&s->batch[(*n)++], ev.ip, ev.ms,
+		} else if (k != OUTBOX_EMPTY && k != OUTBOX_BAD) {
+			change_of(&s->batch[*n], ev.ip, ev.ms,
 				  k == OUTBOX_CLOSE, now);
+			account_to(&s->batch[(*n)++], ev.account, ev.alen);
+		}
 	}
 	return r;
 }
@@ -169,10 +195,13 @@ push_taken(struct sync *s, struct fail *f)
 	int more = 1;
 
 	while (more) {
-		if ((more = outbox_batch(s, &n, f)) == -1)
-			return -1;
-		if (n && (db_push(s->db, s->batch, n, f) == -1 ||
-			  read_back(s, s->batch, n, f) == -1))
+		int r;
+
+		more = outbox_batch(s, &n, f);
+		r = more == -1 || (n && (db_push(s->db, s->batch, n, f) == -1 ||
+					 read_back(s, s->batch, n, f) == -1));
+		free_accounts(s->batch, n);
+		if (r)
 			return -1;
 	}
 	report_bad(s);
@@ -207,6 +236,21 @@ push_outbox(struct sync *s, struct fail *f)
 	return 0;
 }
 
+/* The account a list line names, for its change. */
+static void
+list_account(const struct sync *s, const struct openentry *e,
+	     struct db_change *c)
+{
+	char name[ACCOUNT_MAX + 1];
+	long n;
+
+	if (!s->cf->var)
+		return;
+	n = openlist_var(e, s->cf->var, name, sizeof name);
+	if (n > 0 && n <= ACCOUNT_MAX)
+		account_to(c, name, (size_t)n);
+}
+
 /*
  * Every open address of the list, as logins at their times, DB_BATCH at
  * a time: what this host opened while the outbox was missing reaches the
@@ -233,10 +277,13 @@ push_list(struct sync *s, struct fail *f)
 		more = openlist_next(&cur, &e) != LINE_EMPTY;
 		if (more && e.ip[0] && ip_alone(e.ip) &&
 		    (now > ms_of(e.ts) ? now - ms_of(e.ts) : 0) <=
-			ms_of(s->cf->maxage))
-			change_of(&c[n++], e.ip, ms_of(e.ts), 0, now);
+			ms_of(s->cf->maxage)) {
+			change_of(&c[n], e.ip, ms_of(e.ts), 0, now);
+			list_account(s, &e, &c[n++]);
+		}
 		if (n && (n == DB_BATCH || !more)) {
 			r = db_push(s->db, c, n, f);
+			free_accounts(c, n);
 			n = 0;
 		}
 	}
@@ -244,22 +291,40 @@ push_list(struct sync *s, struct fail *f)
 	return r;
 }
 
+/* An open row's rule: this host's, with the row's account in the
+ * account's variable, if it can be held (*own: the rule to free). */
+static void
+rule_of(const struct sync *s, const struct db_row *row, struct openentry *e,
+	char **own)
+{
+	*own = 0;
+	e->rule = s->cf->rule;
+	if (s->cf->var && row->account &&
+	    account_rule(s->cf->rule, s->cf->var, row->account, row->alen,
+			 own) == ACCOUNT_OK)
+		e->rule = *own;
+	e->rulelen = strlen(e->rule);
+}
+
 /* Rows into arrivals: open ones younger than the expiry age, with this
- * host's rule and a time on its clock, in whole seconds as the list's;
- * closed ones, with the second of the close: a close drops no line of a
- * later second. */
+ * host's rule (and their account) and a time on its clock, in whole seconds as
+ * the list's; closed ones, with the second of the close: a close drops no line
+ * of a later second. */
 static int
 merge_rows(struct sync *s, const struct db_rows *rows, struct outcome *o,
 	   struct fail *f)
 {
 	struct openentry *v = calloc(rows->n + 1, sizeof *v);
+	char **own = calloc(rows->n + 1, sizeof *own);
 	uint64_t now = wall_ms();
 	struct arrivals a = {.now = now / 1000};
 	size_t nopen = 0, nclosed = rows->n;
 	int r = 0;
 
 	*o = (struct outcome){0};
-	if (!v) {
+	if (!v || !own) {
+		free(v);
+		free(own);
 		FAILSYS(f, "unable to merge the changes");
 		return -1;
 	}
@@ -271,8 +336,7 @@ merge_rows(struct sync *s, const struct db_rows *rows, struct outcome *o,
 			continue;
 		e = row->closed ? &v[--nclosed] : &v[nopen++];
 		memcpy(e->ip, row->ip, sizeof e->ip);
-		e->rule = s->cf->rule;
-		e->rulelen = strlen(s->cf->rule);
+		rule_of(s, row, e, &own[i]);
 		e->ts = now > row->age ? (now - row->age) / 1000 : 0;
 	}
 	a.open = v;
@@ -281,6 +345,9 @@ merge_rows(struct sync *s, const struct db_rows *rows, struct outcome *o,
 	a.nclosed = rows->n - nclosed;
 	if (a.nopen || a.nclosed)
 		r = update_merge(s->cf->dir, &a, o, f);
+	for (size_t i = 0; i < rows->n; i++)
+		free(own[i]);
+	free(own);
 	free(v);
 	return r;
 }

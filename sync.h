@@ -9,6 +9,7 @@ struct sync_config {
 	const char *dir;      /* ROAM_DIR */
 	const char *conninfo; /* ROAM_PG */
 	const char *rule;     /* a new address's: "allow,..." */
+	const char *var;      /* the account's variable; NULL: none */
 	uint64_t maxage;      /* seconds; older rows are deleted */
 };
 

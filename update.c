@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "build.h"
 #include "listindex.h"
 #include "rebuild.h"
@@ -19,7 +20,8 @@
 
 /* One change of the list, under the writers' lock. */
 struct change {
-	const struct plan *p; /* clearopensmtp's, or NULL */
+	const struct plan *p;	    /* clearopensmtp's, or NULL */
+	const struct account *acct; /* a login's, under a limit, or NULL */
 	uint64_t now;
 	const struct openentry *adds; /* sorted by address, one each */
 	size_t nadds;
@@ -69,6 +71,14 @@ leaves(const struct change *c, const struct openentry *e)
 
 	if (c->p && c->p->drop && strcmp(e->ip, c->p->drop) == 0) {
 		c->o->found = 1;
+		return 1;
+	}
+	if (c->p && c->p->account &&
+	    account_of(e, c->p->account->var, c->p->account->name,
+		       c->p->account->len)) {
+		c->o->found = 1;
+		if (c->p->closed)
+			c->p->closed(c->p->arg, e->ip);
 		return 1;
 	}
 	x = bsearch(e->ip, c->closes, c->ncloses, sizeof *x, ip_cmp);
@@ -218,6 +228,44 @@ append_new(int lfd, const struct change *c, const struct found *x,
 	return r;
 }
 
+/* How many addresses the list holds open for the account: every line
+ * read, under the writers' lock, so that no other login adds one
+ * meanwhile. */
+static int
+count_held(int dirfd, const struct account *a, size_t *held, struct fail *f)
+{
+	struct openlist_cursor cur = {0};
+	struct openentry e;
+	enum line_kind k;
+	char *text = 0;
+
+	*held = 0;
+	if (roamdir_read(dirfd, ROAM_LIST, 0, &text, &cur.len, 0, f) == -1)
+		return -1;
+	cur.text = text;
+	while ((k = openlist_next(&cur, &e)) != LINE_EMPTY)
+		if (k == LINE_ENTRY && account_of(&e, a->var, a->name, a->len))
+			(*held)++;
+	free(text);
+	return 0;
+}
+
+/* A login's new address under a limit: whether its account may open
+ * one more. */
+static int
+within_limit(int dirfd, const struct change *c, const struct found *xa,
+	     struct fail *f)
+{
+	const struct account *a = c->acct;
+
+	if (!a || !a->max || !a->var || !a->name || xa[0].listed)
+		return 1;
+	if (count_held(dirfd, a, &c->o->held, f) == -1)
+		return -1;
+	c->o->limited = c->o->held >= a->max;
+	return !c->o->limited;
+}
+
 /*
  * The adds refreshed in place where listed, the others appended in one
  * write; or, when a close finds its address listed (and not since) or a
@@ -239,6 +287,8 @@ record(int dirfd, struct change *c, struct fail *f)
 	for (size_t i = 0; i < c->ncloses; i++)
 		if (xc[i].listed && xc[i].ts <= c->closes[i].ts)
 			c->rewrite = 1;
+	if ((r = within_limit(dirfd, c, xa, f)) != 1)
+		goto out;
 	for (size_t i = 0; !c->rewrite && i < c->nadds; i++) {
 		if (!xa[i].listed)
 			continue;
@@ -286,24 +336,31 @@ open_safe(const char *dir, struct fail *f)
 
 /*
  * A login's address: a listed one has its time refreshed in place, any
- * other is appended; then a build covers it, unless it was listed, the
- * cdb has it and the list is the one the last build indexed (no build).
- * opened is called then.
+ * other is appended, unless its account holds its most open already
+ * (o->limited: nothing changes); then a build covers it, unless it was
+ * listed, the cdb has it and the list is the one the last build indexed
+ * (no build). opened is called then.
  */
 int
 update_login(const char *dir, const struct openentry *me,
-	     void (*opened)(void *), void *arg, struct fail *f)
+	     const struct account *acct, void (*opened)(void *), void *arg,
+	     struct outcome *o, struct fail *f)
 {
-	struct outcome o = {0};
-	struct change c = {.now = me->ts, .adds = me, .nadds = 1, .o = &o};
+	struct change c = {
+	    .now = me->ts, .acct = acct, .adds = me, .nadds = 1, .o = o};
 	struct build_left left = {.oldfd = -1};
 	int dirfd = open_safe(dir, f), r;
 
+	*o = (struct outcome){0};
 	if (dirfd == -1)
 		return -1;
 	r = locked(dirfd, dir, &c, f);
+	if (r == 0 && o->limited) {
+		close(dirfd);
+		return 0;
+	}
 	if (r == 0 &&
-	    (o.added || c.rewrite || c.unindexed || !build_has(dirfd, me, 1)))
+	    (o->added || c.rewrite || c.unindexed || !build_has(dirfd, me, 1)))
 		r = c.rewrite
 			? build_now(dirfd, dir, &left, f)
 			: build_cover(dirfd, dir, &c.mark, me, 1, &left, f);
@@ -311,11 +368,8 @@ update_login(const char *dir, const struct openentry *me,
 		FAIL(f, 111, "closed while it was being opened");
 		r = -1;
 	}
-	if (r == 0) {
+	if (r == 0)
 		opened(arg);
-		if (o.added)
-			log_info("relay opened for ", me->ip);
-	}
 	build_release(&left);
 	close(dirfd);
 	return r;

@@ -9,18 +9,31 @@
 #include "log.h"
 #include "openlist.h"
 
+/* An account, as a list line's rule names it in the variable var. */
+struct account {
+	const char *var;  /* NULL: the list names no accounts */
+	const char *name; /* NULL: none known */
+	size_t len;
+	unsigned long max; /* addresses it may hold open; 0: no limit */
+};
+
 /* clearopensmtp's changes. */
 struct plan {
 	uint64_t now;
 	int expire; /* drop entries older than maxage seconds */
 	uint64_t maxage;
-	const char *drop; /* a canonical address to close */
+	const char *drop;	       /* a canonical address to close */
+	const struct account *account; /* an account whose addresses close */
+	void (*closed)(void *arg, const char *ip); /* each of them */
+	void *arg;
 };
 
 struct outcome {
 	size_t added, dropped;
 	size_t refreshed; /* in place */
 	int found;	  /* plan.drop was open */
+	int limited;	  /* the account holds its most: nothing opened */
+	size_t held;	  /* the addresses the account holds open */
 };
 
 /* What roamsync brings from the other hosts. */
@@ -33,7 +46,8 @@ struct arrivals {
 };
 
 int update_login(const char *dir, const struct openentry *me,
-		 void (*opened)(void *), void *arg, struct fail *f);
+		 const struct account *acct, void (*opened)(void *), void *arg,
+		 struct outcome *o, struct fail *f);
 int update_admin(const char *dir, const struct plan *p, struct outcome *o,
 		 struct fail *f);
 int update_merge(const char *dir, const struct arrivals *a, struct outcome *o,

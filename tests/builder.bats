@@ -34,7 +34,7 @@ same_as_tcprules() {
 		login 127.0.0.$i good
 		assert_success
 		assert_line 'session ok'
-		assert_line "checkpw-roam: info: relay opened for 127.0.0.$i"
+		assert_line "checkpw-roam: info: relay opened for 127.0.0.$i by \"user\""
 		[ "$(inode "$ROAM_DIR/open-smtp")" = "$list" ]
 		cmp -n "$size" "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/before"
 		[ "$(inode "$ROAM_DIR/tcp.smtp.cdb")" != "$cdb" ]

@@ -13,7 +13,7 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 	login 127.0.0.5 good
 	assert_success
 	assert_line 'session ok'
-	assert_line 'checkpw-roam: info: relay opened for 127.0.0.5'
+	assert_line 'checkpw-roam: info: relay opened for 127.0.0.5 by "user"'
 	run cat "$ROAM_DIR/open-smtp"
 	assert_output --regexp "$LINE_RE"
 	now=$(date +%s)
@@ -472,6 +472,6 @@ listed() { list_ips | grep -qx "$1"; }
 		3< <(printf 'u\0good\0\0')
 	assert_success
 	assert_line 'session ok as 1, children []'
-	assert_line 'checkpw-roam: info: relay opened for 127.0.0.5'
+	assert_line 'checkpw-roam: info: relay opened for 127.0.0.5 by "user"'
 	relay_open 127.0.0.5
 }

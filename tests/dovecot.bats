@@ -204,7 +204,7 @@ doveadm_() {
 	# an "Error": Dovecot labels everything a checkpassword writes so).
 	run dovecot_log
 	assert_line --partial "execute: $DOVE/bin/checkpw-roam /usr/bin/checkpw /usr/lib/dovecot/checkpassword-reply"
-	assert_line --regexp 'auth: Error: checkpw-roam: info: relay opened for 127\.0\.0\.51$'
+	assert_line --regexp 'auth: Error: checkpw-roam: info: relay opened for 127\.0\.0\.51 by "[^"]*"$'
 	assert_line --regexp "pop3-login: Info: Login: user=<$DOVE_USER>, method=PLAIN, rip=127\\.0\\.0\\.51,"
 }
 
@@ -249,7 +249,7 @@ doveadm_() {
 	# on to the checkpassword as SERVICE=imap).
 	run dovecot_log
 	assert_line --regexp $'auth: Debug: client in: AUTH\t[0-9]+\tPLAIN\tservice=imap\t.*\trip=127\\.0\\.0\\.54\t'
-	assert_line --regexp 'auth: Error: checkpw-roam: info: relay opened for 127\.0\.0\.54$'
+	assert_line --regexp 'auth: Error: checkpw-roam: info: relay opened for 127\.0\.0\.54 by "[^"]*"$'
 	assert_line --regexp "imap-login: Info: Login: user=<$DOVE_USER>, method=PLAIN, rip=127\\.0\\.0\\.54,"
 
 	# The checkpassword behind checkpw-roam sees SERVICE=imap.

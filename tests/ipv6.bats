@@ -71,8 +71,8 @@ start_smtp() {
 	assert_success
 	assert_line 'S: +OK session TCPREMOTEIP=::1'
 	run cat "$ROAM_DIR/open-smtp"
-	assert_output --regexp $'^::1:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]+$'
-	grep -qx 'checkpw-roam: info: relay opened for ::1' "$BATS_TEST_TMPDIR/pop.log"
+	assert_output --regexp $'^::1:allow,RELAYCLIENT="",RBLSMTPD="",ROAMUSER="alice"\t[0-9]+$'
+	grep -qx 'checkpw-roam: info: relay opened for ::1 by "alice"' "$BATS_TEST_TMPDIR/pop.log"
 	run env TCPREMOTEIP=::1 "$V6BIN/tcprulescheck" "$ROAM_DIR/tcp.smtp.cdb"
 	assert_output "$(printf '%s\n' 'rule ::1:' \
 		'set environment variable RELAYCLIENT=' \
@@ -107,7 +107,7 @@ start_smtp() {
 	assert_line --index 0 --regexp $'^127\\.0\\.0\\.35:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]+$'
 	assert_line --index 1 --regexp $'^127\\.0\\.0\\.33:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]+$'
 	[ "${#lines[@]}" -eq 2 ]
-	grep -qx 'checkpw-roam: info: relay opened for 127.0.0.33' \
+	grep -qx 'checkpw-roam: info: relay opened for 127.0.0.33 by "alice"' \
 		"$BATS_TEST_TMPDIR/pop.log"
 
 	local ip
@@ -235,7 +235,7 @@ relays6() {
 
 	login 2001:db8:1::77 good
 	assert_success
-	assert_line 'checkpw-roam: info: relay opened for 2001:db8:1::77'
+	assert_line 'checkpw-roam: info: relay opened for 2001:db8:1::77 by "user"'
 	run list_ips
 	assert_output 2001:db8:1::77
 	relays6 2001:db8:1::77

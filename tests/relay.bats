@@ -141,7 +141,7 @@ set_ts() {
 	ts=$(list_ts 127.0.0.21)
 	[ "$ts" -ge "$before" ]
 	[ "$ts" -le "$after" ]
-	grep -qx 'checkpw-roam: info: relay opened for 127.0.0.21' \
+	grep -qx 'checkpw-roam: info: relay opened for 127.0.0.21 by "alice"' \
 		"$BATS_TEST_TMPDIR/server.log"
 
 	run decision 127.0.0.21

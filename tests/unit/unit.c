@@ -393,7 +393,7 @@ static void
 test_outbox(void)
 {
 	struct outbox_event ev;
-	char msg[300];
+	char msg[OUTBOX_LINEMAX];
 
 	for (size_t i = 0; i < sizeof outbox_lines / sizeof *outbox_lines;
 	     i++) {
@@ -413,7 +413,7 @@ test_outbox(void)
 		char line[OUTBOX_LINEMAX];
 		size_t n =
 		    outbox_format(line, i == 1 ? OUTBOX_CLOSE : OUTBOX_LOGIN,
-				  "2001:db8::1", ms[i]);
+				  "2001:db8::1", 0, 0, ms[i]);
 
 		snprintf(msg, sizeof msg, "%llu: [%.*s]",
 			 (unsigned long long)ms[i], (int)n, line);
@@ -423,10 +423,40 @@ test_outbox(void)
 			  ev.ms == ms[i] && strcmp(ev.ip, "2001:db8::1") == 0,
 		      "outbox_format", msg);
 	}
-	check(outbox_format(msg, OUTBOX_LOGIN, "1.2.3.4", 1700000000123) ==
-		      24 &&
+	check(outbox_format(msg, OUTBOX_LOGIN, "1.2.3.4", 0, 0,
+			    1700000000123) == 24 &&
 		  memcmp(msg, "+1.2.3.4\t1700000000.123\n", 24) == 0,
 	      "outbox_format", "a login at 1700000000.123");
+	check(outbox_format(msg, OUTBOX_LOGIN, "1.2.3.4", "a\"b c", 5,
+			    1700000000123) == 30 &&
+		  memcmp(msg, "+1.2.3.4\t1700000000.123\ta\"b c\n", 30) == 0,
+	      "outbox_format", "a login with its account");
+	check(outbox_format(msg, OUTBOX_LOGIN, "1.2.3.4", "a\tb", 3,
+			    1700000000123) == 24,
+	      "outbox_format", "an account with a TAB is left out");
+	check(outbox_format(msg, OUTBOX_CLOSE, "1.2.3.4", "ab", 2,
+			    1700000000123) == 24,
+	      "outbox_format", "a close has no account");
+	{
+		static const char l[] = "+1.2.3.4\t1.500\tal\xc3\xaf"
+					"ce@x";
+		check(outbox_parse_line(l, sizeof l - 1, &ev) == OUTBOX_LOGIN &&
+			  ev.ms == 1500 && ev.alen == 8 &&
+			  memcmp(ev.account,
+				 "al\xc3\xaf"
+				 "ce@x",
+				 8) == 0,
+		      "outbox_parse_line", "a login with its account");
+		check(outbox_parse_line("-1.2.3.4\t1.500\tal", 15, &ev) ==
+			  OUTBOX_BAD,
+		      "outbox_parse_line", "a close with an account");
+		check(outbox_parse_line("+1.2.3.4\t1.500\t", 15, &ev) ==
+			  OUTBOX_BAD,
+		      "outbox_parse_line", "an empty account");
+		check(outbox_parse_line("+1.2.3.4\t1.500\ta\tb", 18, &ev) ==
+			  OUTBOX_BAD,
+		      "outbox_parse_line", "an account with a TAB");
+	}
 }
 
 static void
