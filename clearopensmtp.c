@@ -13,8 +13,10 @@
 #include "log.h"
 #include "openlist.h"
 #include "outbox.h"
+#include "promfile.h"
 #include "roamdir.h"
 #include "safe.h"
+#include "stats.h"
 #include "update.h"
 #include "version.h"
 
@@ -23,8 +25,9 @@
 
 struct options {
 	unsigned long minutes;
-	int dry, list, force;
+	int dry, list, force, stats;
 	const char *close_ip;
+	const char *prom; /* -p: the figures' file */
 	const char *dir;
 };
 
@@ -32,7 +35,7 @@ static void
 usage(void)
 {
 	log_fatal(100, "usage: clearopensmtp [-m MINUTES] [-n] [-l] [-d IP] "
-		       "[-f] | -V");
+		       "[-f] [-s] [-p FILE] | -V");
 }
 
 static int
@@ -110,6 +113,39 @@ share_close(const char *dir, const char *ip)
 }
 
 /*
+ * -s, -p: the figures, printed or written for node_exporter's textfile
+ * collector. Read without a lock, as -l.
+ */
+static void
+figures(const struct options *o, uint64_t now, uint64_t maxage)
+{
+	struct stats st = {.now = now, .maxage = maxage};
+	struct promfmt p = {0};
+	struct promfile pf;
+	struct fail f;
+
+	if (!(st.account_env = getenv("ROAM_ACCOUNT_ENV")))
+		st.account_env = ACCOUNT_ENV_DEFAULT;
+	if (o->prom && promfile_open(&pf, o->prom, &f) == -1)
+		log_fatal(f.code, f.msg);
+	if (stats_gather(&st, o->dir, &f) == -1)
+		log_fatal(f.code, f.msg);
+	if (o->stats)
+		stats_print(&st, stdout);
+	if (o->prom) {
+		stats_prom(&st, &p);
+		if (p.nomem)
+			log_fatal(111, "unable to write ", o->prom,
+				  ": out of memory");
+		if (promfile_write(&pf, p.buf, p.len, 1, &f) == -1)
+			log_fatal(f.code, f.msg);
+		close(pf.dirfd);
+	}
+	promfmt_free(&p);
+	stats_free(&st);
+}
+
+/*
  * Expiry and -d drop entries; -f rebuilds anyway. The addresses waiting
  * in the journal are added on the way.
  */
@@ -136,7 +172,7 @@ run(const struct options *o)
 	}
 	if (o->list || o->dry) {
 		show(o, drop, now, maxage);
-	} else {
+	} else if (!o->stats) {
 		struct plan plan = {.now = now,
 				    .expire = !drop,
 				    .maxage = maxage,
@@ -149,6 +185,8 @@ run(const struct options *o)
 		if (drop)
 			share_close(o->dir, drop);
 	}
+	if (o->stats || o->prom)
+		figures(o, now, maxage);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		log_fatal(111, "unable to write to standard output");
 }
@@ -165,7 +203,7 @@ main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	if ((s = getenv("ROAM_MINUTES")) && *s && !scan_minutes(s, &o.minutes))
 		bad_value("ROAM_MINUTES", s);
-	while ((c = getopt(argc, argv, "m:nld:fV")) != -1) {
+	while ((c = getopt(argc, argv, "m:nld:fVsp:")) != -1) {
 		switch (c) {
 		case 'm':
 			if (!scan_minutes(optarg, &o.minutes))
@@ -183,13 +221,21 @@ main(int argc, char **argv)
 		case 'f':
 			o.force = 1;
 			break;
+		case 's':
+			o.stats = 1;
+			break;
+		case 'p':
+			o.prom = optarg;
+			break;
 		case 'V':
 			version_print(log_prog);
 		default:
 			usage();
 		}
 	}
-	if (optind != argc || (o.list && (o.dry || o.force || o.close_ip)))
+	if (optind != argc || (o.list && (o.dry || o.force || o.close_ip)) ||
+	    ((o.list || o.dry) && o.prom) ||
+	    (o.stats && (o.list || o.dry || o.force || o.close_ip)))
 		usage();
 	o.dir = roamdir_path();
 	run(&o);
