@@ -33,7 +33,7 @@ PROGS = checkpw-roam clearopensmtp roamsync
 COMMON = log.o ip.o rules.o atomicfile.o roamdir.o safe.o openlist.o \
 	listindex.o rebuild.o build.o update.o outbox.o version.o
 # The figures for clearopensmtp -s and -p, and roamsync -p.
-MON = promfmt.o promfile.o stats.o
+MON = promfmt.o promfile.o stats.o syncmetrics.o
 MAN8 = man/checkpw-roam.8 man/clearopensmtp.8 man/roamsync.8
 MAN5 = man/open-smtp.5
 DATADIR ?= $(PREFIX)/share/checkpw-roam

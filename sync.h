@@ -10,6 +10,7 @@ struct sync_config {
 	const char *conninfo; /* ROAM_PG */
 	const char *rule;     /* a new address's: "allow,..." */
 	uint64_t maxage;      /* seconds; older rows are deleted */
+	const char *prom;     /* -p: the figures' file, or NULL */
 };
 
 void sync_run(const struct sync_config *cf) __attribute__((noreturn));
