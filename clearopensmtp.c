@@ -117,17 +117,15 @@ share_close(const char *dir, const char *ip)
  * collector. Read without a lock, as -l.
  */
 static void
-figures(const struct options *o, uint64_t now, uint64_t maxage)
+figures(const struct options *o, struct promfile *pf, uint64_t now,
+	uint64_t maxage)
 {
 	struct stats st = {.now = now, .maxage = maxage};
 	struct promfmt p = {0};
-	struct promfile pf;
 	struct fail f;
 
 	if (!(st.account_env = getenv("ROAM_ACCOUNT_ENV")))
 		st.account_env = ACCOUNT_ENV_DEFAULT;
-	if (o->prom && promfile_open(&pf, o->prom, &f) == -1)
-		log_fatal(f.code, f.msg);
 	if (stats_gather(&st, o->dir, &f) == -1)
 		log_fatal(f.code, f.msg);
 	if (o->stats)
@@ -137,9 +135,9 @@ figures(const struct options *o, uint64_t now, uint64_t maxage)
 		if (p.nomem)
 			log_fatal(111, "unable to write ", o->prom,
 				  ": out of memory");
-		if (promfile_write(&pf, p.buf, p.len, 1, &f) == -1)
+		if (promfile_write(pf, p.buf, p.len, 1, &f) == -1)
 			log_fatal(f.code, f.msg);
-		close(pf.dirfd);
+		close(pf->dirfd);
 	}
 	promfmt_free(&p);
 	stats_free(&st);
@@ -153,6 +151,7 @@ static void
 run(const struct options *o)
 {
 	struct outcome out;
+	struct promfile pf;
 	struct fail f;
 	char ip[IP_FMTLEN];
 	const char *drop = 0;
@@ -170,6 +169,9 @@ run(const struct options *o)
 				  "hand");
 		drop = ip;
 	}
+	/* A bad -p changes nothing. */
+	if (o->prom && promfile_open(&pf, o->prom, &f) == -1)
+		log_fatal(f.code, f.msg);
 	if (o->list || o->dry) {
 		show(o, drop, now, maxage);
 	} else if (!o->stats) {
@@ -186,7 +188,7 @@ run(const struct options *o)
 			share_close(o->dir, drop);
 	}
 	if (o->stats || o->prom)
-		figures(o, now, maxage);
+		figures(o, &pf, now, maxage);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		log_fatal(111, "unable to write to standard output");
 }

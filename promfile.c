@@ -36,8 +36,7 @@ promfile_open(struct promfile *pf, const char *path, struct fail *f)
 	}
 	memcpy(dir, slash == path ? "/" : path, slash == path ? 1 : dlen);
 	dir[slash == path ? 1 : dlen] = '\0';
-	pf->dirfd = open(slash ? dir : ".",
-			 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pf->dirfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (pf->dirfd == -1) {
 		FAILSYS(f, "unable to open the directory of ", path);
 		return -1;

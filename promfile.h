@@ -14,7 +14,7 @@ struct promfile {
 };
 
 int promfile_open(struct promfile *pf, const char *path, struct fail *f);
-int promfile_write(struct promfile *pf, const char *text, size_t len,
-		   int sync, struct fail *f);
+int promfile_write(struct promfile *pf, const char *text, size_t len, int sync,
+		   struct fail *f);
 
 #endif

@@ -59,14 +59,18 @@ promfmt_label(char *out, const char *s, size_t len)
 		size_t n = utf8_len(u + i, len - i);
 
 		if (n == 0) {
-			memcpy(out + o, "\\\\x", 3);
-			out[o + 3] = hex[u[i] >> 4];
-			out[o + 4] = hex[u[i] & 15];
-			o += 5;
-			i++;
-		} else if (u[i] == '\\' || u[i] == '"' || u[i] == '\n') {
 			out[o++] = '\\';
-			out[o++] = u[i] == '\n' ? 'n' : (char)u[i];
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[u[i] >> 4];
+			out[o++] = hex[u[i] & 15];
+			i++;
+		} else if (s[i] == '\\' || s[i] == '"' || s[i] == '\n') {
+			out[o++] = '\\';
+			if (s[i] == '\n')
+				out[o++] = 'n';
+			else
+				out[o++] = s[i];
 			i++;
 		} else {
 			memcpy(out + o, s + i, n);

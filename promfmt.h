@@ -16,7 +16,7 @@ struct promfmt {
 };
 
 /* Room promfmt_label needs for len bytes of value. */
-#define PROMFMT_LABELMAX(len) ((len) * 5)
+#define PROMFMT_LABELMAX(len) ((len)*5)
 
 size_t promfmt_label(char *out, const char *s, size_t len);
 int promfmt_name_ok(const char *name);

@@ -41,8 +41,8 @@ stats_lines(int dirfd, const char *name, struct stats_file *sf, size_t *lines)
 	char buf[65536];
 	struct stat st;
 	ssize_t r;
-	int fd = openat(dirfd, name,
-			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd =
+	    openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	*sf = (struct stats_file){0};
 	*lines = 0;
@@ -207,11 +207,10 @@ stats_gather(struct stats *s, const char *dir, struct fail *f)
 		goto out;
 	r = walk(s, dirfd, text, len, f);
 	free(text);
-	if (r == 0 &&
-	    (stats_lines(dirfd, ROAM_OUTBOX, &s->outbox, &s->outbox_lines) ==
-		 -1 ||
-	     stats_lines(dirfd, ROAM_SENDING, &s->sending, &s->sending_lines) ==
-		 -1)) {
+	if (r == 0 && (stats_lines(dirfd, ROAM_OUTBOX, &s->outbox,
+				   &s->outbox_lines) == -1 ||
+		       stats_lines(dirfd, ROAM_SENDING, &s->sending,
+				   &s->sending_lines) == -1)) {
 		FAILSYS(f, "unable to read ", ROAM_OUTBOX);
 		r = -1;
 	}
@@ -350,9 +349,9 @@ prom_accounts(const struct stats *s, struct promfmt *p)
 		     "Open addresses of the accounts with the most.");
 	for (size_t i = 0; i < s->ntop; i++)
 		if (!shown_before(s, i))
-			promfmt_labeled(p, "checkpw_roam_account_open_addresses",
-					"account", s->top[i].name,
-					s->top[i].len, s->top[i].n);
+			promfmt_labeled(
+			    p, "checkpw_roam_account_open_addresses", "account",
+			    s->top[i].name, s->top[i].len, s->top[i].n);
 }
 
 static void
@@ -385,8 +384,8 @@ stats_prom(const struct stats *s, struct promfmt *p)
 {
 	static const char open[] = "checkpw_roam_open_addresses",
 			  out[] = "checkpw_roam_outbox_lines";
-	static const char *const age[AGE_BUCKETS] = {
-	    "under_10m", "10m_to_1h", "1h_to_expiry", "expired"};
+	static const char *const age[AGE_BUCKETS] = {"under_10m", "10m_to_1h",
+						     "1h_to_expiry", "expired"};
 
 	promfmt_head(p, open, "gauge",
 		     "Addresses in the list, by age; expired ones are not yet "

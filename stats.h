@@ -31,7 +31,7 @@ struct stats_account {
 };
 
 struct stats {
-	uint64_t now, maxage; /* seconds */
+	uint64_t now, maxage;	 /* seconds */
 	const char *account_env; /* "" when accounts are not recorded */
 	size_t open, byage[AGE_BUCKETS], bad;
 	size_t accounts, without; /* distinct accounts; lines with none */

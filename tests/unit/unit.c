@@ -486,8 +486,8 @@ test_passwd(void)
 static void
 test_var(void)
 {
-	static const char line[] =
-	    "1.2.3.4:allow,RELAYCLIENT=\"\",ROAMUSER='a\"b@x',X=\"1\",ROAMUSER=:c d:\t1";
+	static const char line[] = "1.2.3.4:allow,RELAYCLIENT=\"\",ROAMUSER='"
+				   "a\"b@x',X=\"1\",ROAMUSER=:c d:\t1";
 	struct openentry e;
 	char buf[8];
 
@@ -511,9 +511,9 @@ static const char *const labels[][2] = {
     {"tab\there", "tab\there"},
     {"caf\xc3\xa9", "caf\xc3\xa9"},
     {"\xf0\x9f\x93\xa7", "\xf0\x9f\x93\xa7"},
-    {"e\xff" "f", "e\\\\xfff"},
+    {"e\377f", "e\\\\xfff"},
     {"\xc3", "\\\\xc3"},
-    {"\xc0\xaf", "\\\\xc0\\\\xaf"},	  /* overlong */
+    {"\xc0\xaf", "\\\\xc0\\\\xaf"},	       /* overlong */
     {"\xed\xa0\x80", "\\\\xed\\\\xa0\\\\x80"}, /* surrogate */
     {"\\\"\n", "\\\\\\\"\\n"},
 };
@@ -529,7 +529,8 @@ test_promfmt(void)
 	    "m_s 12.345\n";
 
 	for (size_t i = 0; i < sizeof labels / sizeof *labels; i++) {
-		size_t n = promfmt_label(out, labels[i][0], strlen(labels[i][0]));
+		size_t n =
+		    promfmt_label(out, labels[i][0], strlen(labels[i][0]));
 
 		check(n == strlen(labels[i][1]) &&
 			  memcmp(out, labels[i][1], n) == 0,
