@@ -32,6 +32,8 @@ LIBS = $(CDB_LIBS) -lskarnet
 PROGS = checkpw-roam clearopensmtp roamsync
 COMMON = log.o ip.o rules.o atomicfile.o roamdir.o safe.o openlist.o account.o \
 	listindex.o rebuild.o build.o update.o outbox.o version.o
+# The figures for clearopensmtp -s and -p, and roamsync -p.
+MON = promfmt.o promfile.o stats.o syncmetrics.o
 MAN8 = man/checkpw-roam.8 man/clearopensmtp.8 man/roamsync.8
 MAN5 = man/open-smtp.5
 DATADIR ?= $(PREFIX)/share/checkpw-roam
@@ -48,11 +50,11 @@ all: $(PROGS)
 checkpw-roam: checkpw-roam.o $(COMMON)
 	$(CC) $(ALL_CFLAGS) $(PROGLD) $(LDFLAGS) -o $@ checkpw-roam.o $(COMMON) $(LIBS)
 
-clearopensmtp: clearopensmtp.o $(COMMON)
-	$(CC) $(ALL_CFLAGS) $(PROGLD) $(LDFLAGS) -o $@ clearopensmtp.o $(COMMON) $(LIBS)
+clearopensmtp: clearopensmtp.o $(COMMON) $(MON)
+	$(CC) $(ALL_CFLAGS) $(PROGLD) $(LDFLAGS) -o $@ clearopensmtp.o $(COMMON) $(MON) $(LIBS)
 
-roamsync: $(SYNC) $(COMMON)
-	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $(SYNC) $(COMMON) $(CDB_LIBS) $(PQ_LIBS) -lskarnet
+roamsync: $(SYNC) $(COMMON) $(MON)
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $(SYNC) $(COMMON) $(MON) $(CDB_LIBS) $(PQ_LIBS) -lskarnet
 
 version.o: VERSION
 
@@ -69,8 +71,8 @@ roamsync-sql.h: roamsync.sql
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' roamsync.sql; \
 	  echo ';'; } >$@.tmp && mv $@.tmp $@
 
-tests/unit/unit: tests/unit/unit.c $(COMMON)
-	$(CC) $(ALL_CFLAGS) -I. $(LDHARDEN) -o $@ tests/unit/unit.c $(COMMON) $(LIBS)
+tests/unit/unit: tests/unit/unit.c $(COMMON) $(MON)
+	$(CC) $(ALL_CFLAGS) -I. $(LDHARDEN) -o $@ tests/unit/unit.c $(COMMON) $(MON) $(LIBS)
 
 # A helper of the crash tests: kill -9 a set time after a lock is taken.
 tests/helpers/killwhen: tests/helpers/killwhen.c
@@ -124,7 +126,7 @@ deb:
 	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b
 	lintian --fail-on error,warning $(DEB_DIR)/*.changes
 
-SRCS = $(PROGS:=.c) $(COMMON:.o=.c) sync.c db.c tests/unit/unit.c \
+SRCS = $(PROGS:=.c) $(COMMON:.o=.c) $(MON:.o=.c) sync.c db.c tests/unit/unit.c \
 	tests/helpers/killwhen.c tests/helpers/merge.c
 BENCH_SRCS = bench/*.c bench/*.h
 lint: roamsync-sql.h
@@ -271,6 +273,7 @@ UBSAN_RUN_OPTIONS := $(UBSAN_RUN_OPTIONS):report_error_type=1
 ASAN_PROGS = $(ASAN_DIR)/checkpw-roam $(ASAN_DIR)/clearopensmtp \
 	$(ASAN_DIR)/roamsync
 ASAN_COMMON = $(addprefix $(ASAN_DIR)/,$(COMMON)) $(ASAN_DIR)/san-defaults.o
+ASAN_MON = $(addprefix $(ASAN_DIR)/,$(MON))
 
 $(ASAN_DIR)/%.o: %.c *.h
 	@mkdir -p $(ASAN_DIR)
@@ -292,18 +295,18 @@ $(ASAN_DIR)/san-defaults.o: $(ASAN_DIR)/san-defaults.c
 $(ASAN_DIR)/checkpw-roam: $(ASAN_DIR)/checkpw-roam.o $(ASAN_COMMON)
 	$(SAN_CC) $(SAN_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(ASAN_DIR)/clearopensmtp: $(ASAN_DIR)/clearopensmtp.o $(ASAN_COMMON)
+$(ASAN_DIR)/clearopensmtp: $(ASAN_DIR)/clearopensmtp.o $(ASAN_COMMON) $(ASAN_MON)
 	$(SAN_CC) $(SAN_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(ASAN_DIR)/db.o: db.c *.h roamsync-sql.h
 	@mkdir -p $(ASAN_DIR)
 	$(SAN_CC) $(SAN_CFLAGS) $(PQ_CFLAGS) -c -o $@ db.c
 
-$(ASAN_DIR)/roamsync: $(addprefix $(ASAN_DIR)/,$(SYNC)) $(ASAN_COMMON)
+$(ASAN_DIR)/roamsync: $(addprefix $(ASAN_DIR)/,$(SYNC)) $(ASAN_COMMON) $(ASAN_MON)
 	$(SAN_CC) $(SAN_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(CDB_LIBS) \
 		$(PQ_LIBS) -lskarnet
 
-$(ASAN_DIR)/unit: tests/unit/unit.c $(ASAN_COMMON)
+$(ASAN_DIR)/unit: tests/unit/unit.c $(ASAN_COMMON) $(ASAN_MON)
 	$(SAN_CC) $(SAN_CFLAGS) -I. $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # crash.bats kills clearopensmtp at random moments, some during the leak
@@ -343,12 +346,12 @@ asan: all tests/unit/unit $(TEST_HELPERS) $(ASAN_PROGS) $(ASAN_DIR)/unit
 # crashes written to build-fuzz/ as TARGET-crash-*, -leak-*, -timeout-*.
 FUZZ_CC = clang
 FUZZ_DIR = build-fuzz
-FUZZ_TARGETS = rules openlist ip passwd outbox
+FUZZ_TARGETS = rules openlist ip passwd outbox promfmt
 FUZZ_SECONDS = 20
 FUZZ_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 FUZZ_CFLAGS = $(ALL_CFLAGS) -U_FORTIFY_SOURCE -O1 -g $(FUZZ_FLAGS)
-FUZZ_COMMON = $(addprefix $(FUZZ_DIR)/,$(COMMON))
+FUZZ_COMMON = $(addprefix $(FUZZ_DIR)/,$(COMMON) $(MON))
 
 $(FUZZ_DIR)/%.o: %.c *.h
 	@mkdir -p $(FUZZ_DIR)
@@ -373,6 +376,7 @@ fuzz-run: fuzz
 # program.
 VG_DIR = build-valgrind
 VG_COMMON = $(addprefix $(VG_DIR)/,$(COMMON))
+VG_MON = $(addprefix $(VG_DIR)/,$(MON))
 
 $(VG_DIR)/%.o: %.c *.h
 	@mkdir -p $(VG_DIR)
@@ -381,7 +385,7 @@ $(VG_DIR)/%.o: %.c *.h
 $(VG_DIR)/checkpw-roam: $(VG_DIR)/checkpw-roam.o $(VG_COMMON)
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(VG_DIR)/clearopensmtp: $(VG_DIR)/clearopensmtp.o $(VG_COMMON)
+$(VG_DIR)/clearopensmtp: $(VG_DIR)/clearopensmtp.o $(VG_COMMON) $(VG_MON)
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 valgrind: $(VG_DIR)/checkpw-roam $(VG_DIR)/clearopensmtp

@@ -14,8 +14,10 @@
 #include "log.h"
 #include "openlist.h"
 #include "outbox.h"
+#include "promfile.h"
 #include "roamdir.h"
 #include "safe.h"
+#include "stats.h"
 #include "update.h"
 #include "version.h"
 
@@ -24,8 +26,9 @@
 
 struct options {
 	unsigned long minutes;
-	int dry, list, force;
+	int dry, list, force, stats;
 	const char *close_ip;
+	const char *prom; /* -p: the figures' file */
 	const char *dir;
 	const char *account; /* -u */
 	const char *var;     /* ROAM_ACCOUNT_ENV's; NULL: no accounts */
@@ -35,7 +38,7 @@ static void
 usage(void)
 {
 	log_fatal(100, "usage: clearopensmtp [-m MINUTES] [-n] [-l] [-d IP] "
-		       "[-u ACCOUNT] [-f] | -V");
+		       "[-u ACCOUNT] [-f] [-s] [-p FILE] | -V");
 }
 
 static int
@@ -173,11 +176,43 @@ close_account(const struct options *o, uint64_t now)
 	free(c.ip);
 }
 
+/*
+ * -s, -p: the figures, printed or written for node_exporter's textfile
+ * collector. Read without a lock, as -l.
+ */
+static void
+figures(const struct options *o, struct promfile *pf, uint64_t now,
+	uint64_t maxage)
+{
+	struct stats st = {.now = now, .maxage = maxage};
+	struct promfmt p = {0};
+	struct fail f;
+
+	if (!(st.account_env = getenv("ROAM_ACCOUNT_ENV")))
+		st.account_env = ACCOUNT_ENV_DEFAULT;
+	if (stats_gather(&st, o->dir, &f) == -1)
+		log_fatal(f.code, f.msg);
+	if (o->stats)
+		stats_print(&st, stdout);
+	if (o->prom) {
+		stats_prom(&st, &p);
+		if (p.nomem)
+			log_fatal(111, "unable to write ", o->prom,
+				  ": out of memory");
+		if (promfile_write(pf, p.buf, p.len, 1, &f) == -1)
+			log_fatal(f.code, f.msg);
+		close(pf->dirfd);
+	}
+	promfmt_free(&p);
+	stats_free(&st);
+}
+
 /* Expiry and -d drop entries; every run then builds the cdb. */
 static void
 run(const struct options *o)
 {
 	struct outcome out;
+	struct promfile pf;
 	struct fail f;
 	char ip[IP_FMTLEN];
 	const char *drop = 0;
@@ -195,11 +230,14 @@ run(const struct options *o)
 				  "hand");
 		drop = ip;
 	}
+	/* A bad -p changes nothing. */
+	if (o->prom && promfile_open(&pf, o->prom, &f) == -1)
+		log_fatal(f.code, f.msg);
 	if (o->account) {
 		close_account(o, now);
 	} else if (o->list || o->dry) {
 		show(o, drop, now, maxage);
-	} else {
+	} else if (!o->stats) {
 		struct plan plan = {.now = now,
 				    .expire = !drop,
 				    .maxage = maxage,
@@ -212,6 +250,8 @@ run(const struct options *o)
 		if (drop)
 			share_close(o->dir, drop);
 	}
+	if (o->stats || o->prom)
+		figures(o, &pf, now, maxage);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		log_fatal(111, "unable to write to standard output");
 }
@@ -255,7 +295,7 @@ main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	if ((s = getenv("ROAM_MINUTES")) && *s && !scan_minutes(s, &o.minutes))
 		bad_value("ROAM_MINUTES", s);
-	while ((c = getopt(argc, argv, "m:nld:u:fV")) != -1) {
+	while ((c = getopt(argc, argv, "m:nld:u:fVsp:")) != -1) {
 		switch (c) {
 		case 'm':
 			if (!scan_minutes(optarg, &o.minutes))
@@ -276,6 +316,12 @@ main(int argc, char **argv)
 		case 'u':
 			o.account = optarg;
 			break;
+		case 's':
+			o.stats = 1;
+			break;
+		case 'p':
+			o.prom = optarg;
+			break;
 		case 'V':
 			version_print(log_prog);
 		default:
@@ -283,7 +329,10 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || (o.list && (o.dry || o.force || o.close_ip)) ||
-	    (o.account && (o.list || o.dry || o.force || o.close_ip)))
+	    (o.account && (o.list || o.dry || o.force || o.close_ip ||
+			   o.stats)) ||
+	    ((o.list || o.dry) && o.prom) ||
+	    (o.stats && (o.list || o.dry || o.force || o.close_ip)))
 		usage();
 	o.var = account_var();
 	o.dir = roamdir_path();

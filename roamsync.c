@@ -22,7 +22,7 @@
 static void
 usage(void)
 {
-	log_fatal(100, "usage: roamsync [-i] [-m MINUTES] | -V");
+	log_fatal(100, "usage: roamsync [-i] [-m MINUTES] [-p FILE] | -V");
 }
 
 static void
@@ -77,11 +77,13 @@ main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	if ((s = getenv("ROAM_MINUTES")) && *s)
 		minutes = minutes_of("ROAM_MINUTES", s);
-	while ((c = getopt(argc, argv, "im:V")) != -1) {
+	while ((c = getopt(argc, argv, "im:p:V")) != -1) {
 		if (c == 'i')
 			schema = 1;
 		else if (c == 'm')
 			minutes = minutes_of("minutes", optarg);
+		else if (c == 'p')
+			cf.prom = optarg;
 		else if (c == 'V')
 			version_print(log_prog);
 		else

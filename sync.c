@@ -16,6 +16,7 @@
 #include "roamdir.h"
 #include "safe.h"
 #include "sync.h"
+#include "syncmetrics.h"
 #include "update.h"
 
 /* Retries after a failure: from 100 ms, doubling, to at most 1 s, so
@@ -46,6 +47,7 @@ struct sync {
 	struct db_change *batch;  /* DB_BATCH changes to push */
 	size_t nbad, badline;	  /* its unreadable lines, and the first */
 	char bad[LOG_SAFE];
+	struct syncmetrics m; /* -p */
 };
 
 static uint64_t
@@ -153,6 +155,7 @@ struct merging {
 	int in_order;
 	int failed; /* a merge here, not the database */
 	size_t n;
+	uint64_t newest; /* the least age of the rows pulled, in ms */
 };
 
 static int merge_batch(void *arg, const struct db_rows *rows, struct fail *f);
@@ -164,7 +167,7 @@ static int merge_batch(void *arg, const struct db_rows *rows, struct fail *f);
 static int
 read_back(struct sync *s, const struct db_change *c, size_t n, struct fail *f)
 {
-	struct merging m = {.s = s};
+	struct merging m = {.s = s, .newest = UINT64_MAX};
 
 	return db_fetch_pushed(s->db, c, n, merge_batch, &m, f);
 }
@@ -203,6 +206,8 @@ push_taken(struct sync *s, struct fail *f)
 		free_accounts(s->batch, n);
 		if (r)
 			return -1;
+		if (n)
+			syncmetrics_note(&s->m, &s->m.push_ms, wall_ms());
 	}
 	report_bad(s);
 	return 0;
@@ -285,6 +290,9 @@ push_list(struct sync *s, struct fail *f)
 			r = db_push(s->db, c, n, f);
 			free_accounts(c, n);
 			n = 0;
+			if (r == 0)
+				syncmetrics_note(&s->m, &s->m.push_ms,
+						 wall_ms());
 		}
 	}
 	free(text);
@@ -366,6 +374,9 @@ merge_batch(void *arg, const struct db_rows *rows, struct fail *f)
 	m->n += rows->n;
 	if (m->in_order)
 		m->s->last = rows->last;
+	for (size_t i = 0; i < rows->n; i++)
+		if (rows->v[i].age < m->newest)
+			m->newest = rows->v[i].age;
 	return 0;
 }
 
@@ -375,11 +386,15 @@ merge_batch(void *arg, const struct db_rows *rows, struct fail *f)
 static int
 pull(struct sync *s, int64_t since, size_t *count, struct fail *f)
 {
-	struct merging m = {.s = s, .in_order = 1};
+	struct merging m = {.s = s, .in_order = 1, .newest = UINT64_MAX};
 	int r = db_fetch(s->db, since, merge_batch, &m, f);
 
 	if (count)
 		*count = m.n;
+	if (r == 0)
+		syncmetrics_note(&s->m, &s->m.pull_ms, wall_ms());
+	if (r == 0 && m.n)
+		syncmetrics_note(&s->m, &s->m.lag_ms, m.newest);
 	return r == -1 && m.failed ? -2 : r;
 }
 
@@ -440,6 +455,7 @@ link_up(struct sync *s)
 	}
 	db_describe(s->db, who, sizeof who);
 	log_info("connected to ", who);
+	syncmetrics_note(&s->m, &s->m.resyncs, s->m.resyncs + 1);
 	s->reported = 0;
 	s->behind = 0;
 	s->backoff = RETRY_MIN_MS;
@@ -469,7 +485,7 @@ read_events(struct sync *s)
 			if (ev->mask & IN_Q_OVERFLOW)
 				s->dirty = s->check_outbox = 1;
 			if (ev->len && strcmp(ev->name, ROAM_OUTBOX) == 0)
-				s->dirty = s->check_outbox = 1;
+				s->dirty = s->check_outbox = s->m.changed = 1;
 			p += sizeof *ev + ev->len;
 		}
 	}
@@ -490,6 +506,8 @@ wait_events(struct sync *s)
 
 	if (s->db && s->behind && s->retry_at < at)
 		at = s->retry_at;
+	if (syncmetrics_due(&s->m) < at)
+		at = syncmetrics_due(&s->m);
 	timeout = at > now ? (int)(at - now) : 0;
 
 	if (poll(p, 2, timeout) == -1) {
@@ -560,6 +578,9 @@ start(struct sync *s)
 	    safe_dir(s->dirfd, s->cf->dir, &f) == -1 ||
 	    outbox_create(s->dirfd, &f) == -1)
 		log_fatal(f.code, f.msg);
+	if (s->cf->prom && promfile_open(&s->m.pf, s->cf->prom, &f) == -1)
+		log_fatal(f.code, f.msg);
+	s->m.on = s->cf->prom != 0;
 	if (!(s->rd = malloc(sizeof *s->rd)) ||
 	    !(s->batch = calloc(DB_BATCH, sizeof *s->batch)))
 		log_fatal(111, "out of memory");
@@ -598,6 +619,10 @@ step(struct sync *s)
 		catch_up(s);
 	if (s->db)
 		take_notifications(s);
+	syncmetrics_flag(&s->m, &s->m.connected, s->db != 0);
+	syncmetrics_flag(&s->m, &s->m.behind, s->behind);
+	if (now_ms() >= syncmetrics_due(&s->m))
+		syncmetrics_write(&s->m, s->dirfd, now_ms());
 	if (!s->dirty || !s->db)
 		wait_events(s);
 }

@@ -11,6 +11,7 @@ struct sync_config {
 	const char *rule;     /* a new address's: "allow,..." */
 	const char *var;      /* the account's variable; NULL: none */
 	uint64_t maxage;      /* seconds; older rows are deleted */
+	const char *prom;     /* -p: the figures' file, or NULL */
 };
 
 void sync_run(const struct sync_config *cf) __attribute__((noreturn));

@@ -75,7 +75,7 @@ elapsed_ms() {
 @test "usage errors exit 100 with one line: an unknown option, ROAM_PG unset, bad minutes, a bad ROAM_RELAY_ENV" {
 	run env ROAM_PG=x "$ROAMSYNC" -x
 	assert_failure 100
-	assert_output 'roamsync: fatal: usage: roamsync [-i] [-m MINUTES] | -V'
+	assert_output 'roamsync: fatal: usage: roamsync [-i] [-m MINUTES] [-p FILE] | -V'
 	run env -u ROAM_PG "$ROAMSYNC"
 	assert_failure 100
 	assert_output 'roamsync: fatal: ROAM_PG is not set: it names the database, as a libpq connection string or URI'

@@ -41,3 +41,10 @@ teardown() { common_teardown; }
 	assert_success
 	refute_line --partial 'not ok'
 }
+
+@test "Prometheus text: label values escaped (\\, \", newline), bytes not UTF-8 shown as \\xHH, HELP escaped, seconds from ms" {
+	run "$TOP/tests/unit/unit" promfmt
+	assert_success
+	assert_line --partial 'ok 1 - promfmt_label'
+	refute_line --partial 'not ok'
+}

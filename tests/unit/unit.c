@@ -7,6 +7,7 @@
 #include "log.h"
 #include "openlist.h"
 #include "outbox.h"
+#include "promfmt.h"
 #include "rules.h"
 #include "safe.h"
 
@@ -530,6 +531,56 @@ test_var(void)
 	      "openlist_var", "empty, absent, cut to fit");
 }
 
+/* label value in, its text between the quotes out */
+static const char *const labels[][2] = {
+    {"alice@example.org", "alice@example.org"},
+    {"", ""},
+    {"a\"b", "a\\\"b"},
+    {"c\\d", "c\\\\d"},
+    {"e\nf", "e\\nf"},
+    {"tab\there", "tab\there"},
+    {"caf\xc3\xa9", "caf\xc3\xa9"},
+    {"\xf0\x9f\x93\xa7", "\xf0\x9f\x93\xa7"},
+    {"e\377f", "e\\\\xfff"},
+    {"\xc3", "\\\\xc3"},
+    {"\xc0\xaf", "\\\\xc0\\\\xaf"},	       /* overlong */
+    {"\xed\xa0\x80", "\\\\xed\\\\xa0\\\\x80"}, /* surrogate */
+    {"\\\"\n", "\\\\\\\"\\n"},
+};
+
+static void
+test_promfmt(void)
+{
+	struct promfmt p = {0};
+	char out[64];
+	static const char want[] =
+	    "# HELP m_x One\\\\two\\nthree.\n# TYPE m_x gauge\n"
+	    "m_x 7\nm_x{a=\"q\\\"\"} 18446744073709551615\nm_s 0.042\n"
+	    "m_s 12.345\n";
+
+	for (size_t i = 0; i < sizeof labels / sizeof *labels; i++) {
+		size_t n =
+		    promfmt_label(out, labels[i][0], strlen(labels[i][0]));
+
+		check(n == strlen(labels[i][1]) &&
+			  memcmp(out, labels[i][1], n) == 0,
+		      "promfmt_label", labels[i][1]);
+	}
+	check(promfmt_name_ok("checkpw_roam_x:y_1") && !promfmt_name_ok("") &&
+		  !promfmt_name_ok("1x") && !promfmt_name_ok("a-b") &&
+		  !promfmt_name_ok("a b"),
+	      "promfmt_name_ok", "[a-zA-Z_:][a-zA-Z0-9_:]*");
+	promfmt_head(&p, "m_x", "gauge", "One\\two\nthree.");
+	promfmt_value(&p, "m_x", 7);
+	promfmt_labeled(&p, "m_x", "a", "q\"", 2, UINT64_MAX);
+	promfmt_ms(&p, "m_s", 42);
+	promfmt_ms(&p, "m_s", 12345);
+	check(!p.nomem && p.len == sizeof want - 1 &&
+		  memcmp(p.buf, want, p.len) == 0,
+	      "promfmt", "HELP escaped, TYPE, samples, ms as seconds");
+	promfmt_free(&p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -553,6 +604,8 @@ main(int argc, char **argv)
 		test_sanitize();
 	if (!*only || !strcmp(only, "passwd"))
 		test_passwd();
+	if (!*only || !strcmp(only, "promfmt"))
+		test_promfmt();
 	printf("1..%d\n", count);
 	return failed ? 1 : 0;
 }
