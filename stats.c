@@ -126,15 +126,17 @@ rank(struct stats *s, struct stats_account *v, size_t n)
 
 /* One good line: its age, its account, whether the cdb has it. */
 static int
-count_line(struct stats *s, const struct openentry *e, struct cdb *c,
+count_line(struct stats *s, const struct openentry *e, int cdbfd,
 	   struct stats_account *v, size_t *nv)
 {
 	static char name[OPENLIST_RULEMAX + 1];
+	unsigned dlen;
 	long len;
 
 	s->open++;
 	s->byage[age_of(s, e->ts)]++;
-	if (!c || !rebuild_mapped_has(c, e->ip))
+	if (cdbfd == -1 ||
+	    cdb_seek(cdbfd, e->ip, (unsigned)strlen(e->ip), &dlen) <= 0)
 		s->waiting++;
 	if (!*s->account_env)
 		return 0;
@@ -159,8 +161,8 @@ walk(struct stats *s, int dirfd, const char *text, size_t len, struct fail *f)
 	struct openlist_cursor cur = {.text = text, .len = len};
 	struct openentry e;
 	struct stats_account *v;
-	struct cdb c;
-	int mapped = rebuild_map(dirfd, &c) == 0, r = 0;
+	int cdbfd = openat(dirfd, ROAM_CDB, O_RDONLY | O_NONBLOCK | O_CLOEXEC),
+	    r = 0;
 	size_t lines = 1, nv = 0;
 	enum line_kind k;
 
@@ -172,13 +174,13 @@ walk(struct stats *s, int dirfd, const char *text, size_t len, struct fail *f)
 	}
 	while (r == 0 && (k = openlist_next(&cur, &e)) != LINE_EMPTY)
 		if (k == LINE_ENTRY &&
-		    count_line(s, &e, mapped ? &c : 0, v, &nv) == -1) {
+		    count_line(s, &e, cdbfd, v, &nv) == -1) {
 			FAILSYS(f, "unable to count the list");
 			r = -1;
 		}
 	s->bad = cur.bad.n;
-	if (mapped)
-		rebuild_unmap(&c);
+	if (cdbfd != -1)
+		close(cdbfd);
 	if (r == 0)
 		rank(s, v, nv);
 	else
