@@ -124,6 +124,23 @@ deb:
 	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b
 	lintian --fail-on error,warning $(DEB_DIR)/*.changes
 
+# make dist: checkpw-roam-VERSION.tar.gz (in DIST_DIR) from the committed
+# tree of DIST_COMMIT (HEAD by default; the work tree's changes are not in
+# it), with the VERSION of that commit. The same commit gives the same
+# bytes: git archive writes the files in git's sorted order, every mtime the
+# commit's time, owner and group root (0), modes 0644 and 0755 (tar.umask),
+# and the commit id in a pax header; gzip -n adds no name or time.
+DIST_COMMIT = HEAD
+DIST_DIR = .
+dist:
+	@commit=$$(git -C $(CURDIR) rev-parse --verify '$(DIST_COMMIT)^{commit}') && \
+	version=$$(git -C $(CURDIR) show "$$commit:VERSION") && \
+	name=checkpw-roam-$$version && \
+	git -C $(CURDIR) -c tar.umask=0022 archive --format=tar \
+		--prefix="$$name/" "$$commit" | gzip -n -9 >'$(DIST_DIR)'/"$$name.tar.gz.tmp" && \
+	mv '$(DIST_DIR)'/"$$name.tar.gz.tmp" '$(DIST_DIR)'/"$$name.tar.gz" && \
+	echo "dist: $(DIST_DIR)/$$name.tar.gz from $$commit"
+
 SRCS = $(PROGS:=.c) $(COMMON:.o=.c) sync.c db.c tests/unit/unit.c \
 	tests/helpers/killwhen.c tests/helpers/merge.c
 BENCH_SRCS = bench/*.c bench/*.h
@@ -149,8 +166,9 @@ lint: roamsync-sql.h
 clean:
 	rm -f *.o $(PROGS) roamsync-sql.h tests/unit/unit $(TEST_HELPERS)
 	rm -rf build-asan build-fuzz build-valgrind build-deb
+	rm -f checkpw-roam-*.tar.gz checkpw-roam-*.tar.gz.tmp
 
-.PHONY: all check install uninstall clean demo demo-cluster deb lint asan fuzz fuzz-run valgrind
+.PHONY: all check install uninstall clean demo demo-cluster deb dist lint asan fuzz fuzz-run valgrind
 
 # The benchmark (bench/README): not part of the tests. make bench runs the
 # full benchmark; make bench BENCHFLAGS=--quick a short one.
