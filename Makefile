@@ -110,19 +110,24 @@ demo: all
 demo-cluster: all
 	tests/demo-cluster
 
-# make deb: the Debian packages (debian/), built by dpkg-buildpackage from a
-# copy of the tree's sources (git's tracked and new files, none it ignores)
-# in build-deb/src, so that nothing built here leaks in; the .deb files,
-# .buildinfo and .changes land in build-deb/. lintian then checks them.
+# make deb: the Debian source package (format 3.0 (native)) and binary
+# packages (debian/), built by dpkg-buildpackage from a copy of the tree's
+# sources (git's tracked and new files, none it ignores) in
+# build-deb/checkpw-roam-VERSION, so that nothing built here leaks in, after
+# dpkg-checkbuilddeps; the .dsc, .tar.xz, .deb files, .buildinfo and
+# .changes land in build-deb/. lintian then checks them all, pedantic tags
+# shown, and fails on any error or warning.
 DEB_DIR = build-deb
+DEB_SRC = $(DEB_DIR)/checkpw-roam-$(VERSION)
 deb:
 	rm -rf $(DEB_DIR)
-	mkdir -p $(DEB_DIR)/src
+	mkdir -p $(DEB_SRC)
 	git -C $(CURDIR) ls-files -z --cached --others --exclude-standard | \
 		tar -C $(CURDIR) --null --ignore-failed-read -T - -cf - | \
-		tar -C $(DEB_DIR)/src -xf -
-	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b
-	lintian --fail-on error,warning $(DEB_DIR)/*.changes
+		tar -C $(DEB_SRC) -xf -
+	cd $(DEB_SRC) && dpkg-checkbuilddeps && echo "dpkg-checkbuilddeps: ok"
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc
+	lintian --pedantic --fail-on error,warning $(DEB_DIR)/*.changes
 
 # make dist: checkpw-roam-VERSION.tar.gz (in DIST_DIR) from the committed
 # tree of DIST_COMMIT (HEAD by default; the work tree's changes are not in
