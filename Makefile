@@ -281,8 +281,9 @@ ASAN_REPORTS = $(CURDIR)/$(ASAN_DIR)/reports
 # of address space by default), where ASan cannot map its shadow memory
 # and every login fails; with "default_vsz_limit = 0" in that test's
 # dovecot.conf it could run here too. Nor deb.bats: it tests the programs
-# the packages install, built by dpkg-buildpackage, not these.
-ASAN_SKIP_BATS = tests/dovecot.bats tests/deb.bats
+# the packages install, built by dpkg-buildpackage, not these; nor
+# dist.bats, which tests the tarball and builds its own.
+ASAN_SKIP_BATS = tests/dovecot.bats tests/deb.bats tests/dist.bats
 ASAN_BATS = $(filter-out $(ASAN_SKIP_BATS),$(wildcard tests/*.bats))
 # exitcode 86: distinct from every status the programs give (1 is "bad
 # password" to qmail-popup).
