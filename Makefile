@@ -112,19 +112,41 @@ demo: all
 demo-cluster: all
 	tests/demo-cluster
 
-# make deb: the Debian packages (debian/), built by dpkg-buildpackage from a
-# copy of the tree's sources (git's tracked and new files, none it ignores)
-# in build-deb/src, so that nothing built here leaks in; the .deb files,
-# .buildinfo and .changes land in build-deb/. lintian then checks them.
+# make deb: the Debian source package (format 3.0 (native)) and binary
+# packages (debian/), built by dpkg-buildpackage from a copy of the tree's
+# sources (git's tracked and new files, none it ignores) in
+# build-deb/checkpw-roam-VERSION, so that nothing built here leaks in, after
+# dpkg-checkbuilddeps; the .dsc, .tar.xz, .deb files, .buildinfo and
+# .changes land in build-deb/. lintian then checks them all, pedantic tags
+# shown, and fails on any error or warning.
 DEB_DIR = build-deb
+DEB_SRC = $(DEB_DIR)/checkpw-roam-$(VERSION)
 deb:
 	rm -rf $(DEB_DIR)
-	mkdir -p $(DEB_DIR)/src
+	mkdir -p $(DEB_SRC)
 	git -C $(CURDIR) ls-files -z --cached --others --exclude-standard | \
 		tar -C $(CURDIR) --null --ignore-failed-read -T - -cf - | \
-		tar -C $(DEB_DIR)/src -xf -
-	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b
-	lintian --fail-on error,warning $(DEB_DIR)/*.changes
+		tar -C $(DEB_SRC) -xf -
+	cd $(DEB_SRC) && dpkg-checkbuilddeps && echo "dpkg-checkbuilddeps: ok"
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc
+	lintian --pedantic --fail-on error,warning $(DEB_DIR)/*.changes
+
+# make dist: checkpw-roam-VERSION.tar.gz (in DIST_DIR) from the committed
+# tree of DIST_COMMIT (HEAD by default; the work tree's changes are not in
+# it), with the VERSION of that commit. The same commit gives the same
+# bytes: git archive writes the files in git's sorted order, every mtime the
+# commit's time, owner and group root (0), modes 0644 and 0755 (tar.umask),
+# and the commit id in a pax header; gzip -n adds no name or time.
+DIST_COMMIT = HEAD
+DIST_DIR = .
+dist:
+	@commit=$$(git -C $(CURDIR) rev-parse --verify '$(DIST_COMMIT)^{commit}') && \
+	version=$$(git -C $(CURDIR) show "$$commit:VERSION") && \
+	name=checkpw-roam-$$version && \
+	git -C $(CURDIR) -c tar.umask=0022 archive --format=tar \
+		--prefix="$$name/" "$$commit" | gzip -n -9 >'$(DIST_DIR)'/"$$name.tar.gz.tmp" && \
+	mv '$(DIST_DIR)'/"$$name.tar.gz.tmp" '$(DIST_DIR)'/"$$name.tar.gz" && \
+	echo "dist: $(DIST_DIR)/$$name.tar.gz from $$commit"
 
 SRCS = $(PROGS:=.c) $(COMMON:.o=.c) $(MON:.o=.c) sync.c db.c tests/unit/unit.c \
 	tests/helpers/killwhen.c tests/helpers/merge.c
@@ -151,8 +173,9 @@ lint: roamsync-sql.h
 clean:
 	rm -f *.o $(PROGS) roamsync-sql.h tests/unit/unit $(TEST_HELPERS)
 	rm -rf build-asan build-fuzz build-valgrind build-deb
+	rm -f checkpw-roam-*.tar.gz checkpw-roam-*.tar.gz.tmp
 
-.PHONY: all check install uninstall clean demo demo-cluster deb lint asan fuzz fuzz-run valgrind
+.PHONY: all check install uninstall clean demo demo-cluster deb dist lint asan fuzz fuzz-run valgrind
 
 # The benchmark (bench/README): not part of the tests. make bench runs the
 # full benchmark; make bench BENCHFLAGS=--quick a short one.
@@ -259,8 +282,9 @@ ASAN_REPORTS = $(CURDIR)/$(ASAN_DIR)/reports
 # of address space by default), where ASan cannot map its shadow memory
 # and every login fails; with "default_vsz_limit = 0" in that test's
 # dovecot.conf it could run here too. Nor deb.bats: it tests the programs
-# the packages install, built by dpkg-buildpackage, not these.
-ASAN_SKIP_BATS = tests/dovecot.bats tests/deb.bats
+# the packages install, built by dpkg-buildpackage, not these; nor
+# dist.bats, which tests the tarball and builds its own.
+ASAN_SKIP_BATS = tests/dovecot.bats tests/deb.bats tests/dist.bats
 ASAN_BATS = $(filter-out $(ASAN_SKIP_BATS),$(wildcard tests/*.bats))
 # exitcode 86: distinct from every status the programs give (1 is "bad
 # password" to qmail-popup).
