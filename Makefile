@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # checkpw-roam: POP-before-SMTP for qmail, with tinycdb and skalibs.
 
 PREFIX ?= /usr/local

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* atomicfile.c: files replaced whole: temp, write, fsync, rename, dir fsync. */
 #include <errno.h>
 #include <fcntl.h>

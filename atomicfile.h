@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* atomicfile.h: files replaced whole: temp, write, fsync, rename, dir fsync. */
 #ifndef ATOMICFILE_H
 #define ATOMICFILE_H

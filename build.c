@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* build.c: the one builder: tcp.smtp and the list, as read, compiled into
  * tcp.smtp.cdb (and the index, when due) under the build lock. */
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* checkpw-roam.c: the checkpassword link that opens the relay after a good
  * login. */
 #include <errno.h>

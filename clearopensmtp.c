@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* clearopensmtp.c: expires, lists and closes open relay entries; rebuilds the
  * cdb. */
 #include <signal.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* db.c: the roam.relay table in PostgreSQL, through libpq: roamsync's
  * alone; nothing else links libpq. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* db.h: the roam.relay table in PostgreSQL, through libpq: roamsync's
  * alone; nothing else links libpq. */
 #ifndef DB_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* listindex.c: open-smtp.index, where each address's line is in the list up
  * to the size it was written for; lines appended since are read on a miss. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* openlist.c: the open-smtp list: "IP:rule<TAB>epoch" lines, vpopmail's
  * format, read and written. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* outbox.c: open-smtp.outbox, this host's logins and closes waiting for
  * roamsync to pass them on to the other hosts. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* outbox.h: open-smtp.outbox, this host's logins and closes waiting for
  * roamsync to pass them on to the other hosts. */
 #ifndef OUTBOX_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* rebuild.c: tcp.smtp and the open list compiled into tcp.smtp.cdb. */
 #include <errno.h>
 #include <fcntl.h>

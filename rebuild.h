@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* rebuild.h: tcp.smtp and the open list compiled into tcp.smtp.cdb. */
 #ifndef REBUILD_H
 #define REBUILD_H

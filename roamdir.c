@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* roamdir.c: the roam directory: its files, its writers' lock, file
  * creation and reading. */
 #include <dirent.h>

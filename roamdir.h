@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* roamdir.h: the roam directory: its files, its writers' lock, file
  * creation and reading. */
 #ifndef ROAMDIR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* roamsync.c: shares the open relay list of several hosts through
  * PostgreSQL: this host's logins and closes out, the others' in. */
 #include <malloc.h>

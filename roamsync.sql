@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- roamsync.sql: the tables roamsync(8) shares the open relay list through.
 --
 -- roamsync -i runs this file (compiled into it); so may

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* safe.c: whether the roam directory and its files may be written by no
  * one but their owners, as OpenSSH's StrictModes asks of a user's files. */
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* sync.c: roamsync's work: this host's logins and closes pushed to the
  * database, the other hosts' merged here. */
 #include <errno.h>

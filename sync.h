@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* sync.h: roamsync's work: this host's logins and closes pushed to the
  * database, the other hosts' merged here. */
 #ifndef SYNC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* update.c: every change to the open list, under the writers' lock: a
  * login's address refreshed in place or appended, other hosts' changes
  * merged, entries expired or closed; then a build that covers them. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # cluster.awk: bench/cluster's tables and targets, from results.tsv and
 # the per-login lines of bench/clusterdrive (steady-N.tsv, burst-N.tsv).
 # Percentiles are nearest-rank; times in ms. A login's time "on every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* clusterdrive.c: logins spread over several hosts, and the time until
  * each host's cdb relays for each address (benchmark only, never
  * installed).

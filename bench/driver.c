@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* driver.c: times commands by fork and exec, alternating contenders, for
  * the benchmark (never installed).
  *

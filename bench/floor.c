@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* floor.c: the least work each job physically needs on this machine, as a
  * process of its own, for comparison (benchmark only, never installed).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* floorlink.c: the design floor of a privilege-separated checkpassword
  * link (benchmark only, never installed): the least a link like
  * checkpw-roam can cost, a static program started twice plus one fork.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* floorwork.h: the least file work each job needs, shared by floor.c (as a
  * process of its own) and floorlink.c (in its forked child). Each function
  * returns 0, or -1 with errno set. The rebuild and expiry floors do not

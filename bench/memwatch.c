@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* memwatch.c: the peak private memory of running processes (benchmark
  * only, never installed): every 2 ms, each PID's Private_Clean +
  * Private_Dirty from /proc/PID/smaps_rollup (the pages no other process

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # report.awk: the benchmark's tables, in Markdown, from bench/run's files.
 # Usage: awk -f report.awk META RESULTS
 #   META     "key<TAB>value" lines: sizes, file sizes, peak memory figures

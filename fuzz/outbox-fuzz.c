@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* outbox-fuzz.c: libFuzzer target for open-smtp.outbox lines and whole
  * outboxes as roamsync reads them (outbox_parse_line). */
 #include <stdint.h>

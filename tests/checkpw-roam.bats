@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # checkpw-roam as qmail-popup and Dovecot run it: what a login records,
 # what it never records, and that the login itself is never harmed.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # kill -9 at random moments: the recorder while it adds or refreshes an
 # address, clearopensmtp while it expires, closes or rebuilds. After each
 # kill, open-smtp and tcp.smtp.cdb are each the old or the new version,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Dovecot 2.3 as the POP3 and IMAP server (Debian 12's dovecot-core,
 # dovecot-pop3d and dovecot-imapd; written against 2.3.19.1), with
 # checkpw-roam as its checkpassword passdb in front of Debian's checkpw, a

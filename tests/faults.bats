@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Faults: a full disk, a file size limit, a recorder that dies. The login
 # goes through, nothing good is lost, nothing half-written is left.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Hostile input: client addresses that are not one IP address, and a forged
 # channel after authentication. Nothing reaches the list or the cdb, each
 # address costs one printable warning line, the client's connection is never

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # IPv6 end to end with Debian's IPv6 ucspi-tcp (ucspi-tcp-ipv6 1:0.88-7,
 # unpacked into tests/.ucspi-tcp-ipv6 by tests/install-deps): the POP3 chain
 # (tcpserver, mini-popup, checkpw-roam, fake-checkpassword) and the SMTP side

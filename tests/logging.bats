@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Where checkpw-roam's messages go. qmail 1.03's and netqmail's qmail-popup
 # make descriptor 2 a copy of 1, the client's connection, before they run
 # checkpassword (fd_copy(2,1)): a line written there reaches the POP3 client

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # update_merge, the entry point roamsync calls with other hosts' changes
 # (tests/helpers/merge stands in for it): arrivals merged into the list and
 # the cdb under the lock, closes dropped, many changes in one pass.

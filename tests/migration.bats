@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Taking over vpopmail's roaming users (INSTALL, "Migrating from vpopmail's
 # roaming users"). ROAM_DIR plays ~vpopmail/etc. helpers/vpopmail-writer
 # does there what vchkpw 5.4 does after a good password (open_smtp_relay()

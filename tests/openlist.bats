@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The open-smtp file: vpopmail's files read as they are, bad lines kept
 # out of the rules but never destroyed, and files replaced safely.
 

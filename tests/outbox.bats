@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # open-smtp.outbox, through which roamsync passes a host's logins and
 # closes on to the other hosts: what checkpw-roam and clearopensmtp -d
 # append to it, only once roamsync has made it, and what they refuse.

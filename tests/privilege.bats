@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Privilege boundaries: the user's session and other local users cannot
 # touch the relay files, and nothing after authentication can open a relay.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # End to end on loopback, with the real ucspi-tcp programs: POP3 logins go
 # through tcpserver, mini-popup (for qmail-popup), checkpw-roam and a fake
 # checkpassword; the SMTP side is tcpserver -x on tcp.smtp.cdb with probe-env

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # roamsync: several hosts sharing the open relay list through PostgreSQL.
 # A private PostgreSQL 15 (tests/helpers/pg.bash) for the whole file, a
 # database of its own for each test; hosts A, B (and C) are relay

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # A planted line cannot open an address for ever: the relay directory is
 # used only while no one but its owner (or the owner's own group) may
 # write it or its files, and a time more than a day ahead is taken as now.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The pure parsers and formatters, through the C unit test program.
 
 load helpers/common

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # The engine of tests/crashpoints.bats: deterministic crash points.
 # Loaded after common.bash, whose variables it uses.
 # shellcheck shell=bash disable=SC2153

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* merge.c: calls update_merge as roamsync does, with the changes read from
  * standard input: for the tests of the merge without a database.
  *

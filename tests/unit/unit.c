@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* unit.c: unit tests of the pure parsers and formatters; prints TAP. */
 #include <stdio.h>
 #include <stdlib.h>
