@@ -169,7 +169,7 @@ lint: roamsync-sql.h
 		conf-examples/*-run .ci/run \
 		tests/helpers/deb.bash debian/tests/smoke debian/*.postinst \
 		debian/*.postrm debian/roamsync/sv/run debian/roamsync/sv/log/run \
-		bench/run bench/restore bench/gen-data
+		bench/run bench/restore bench/gen-data bench/awkref bench/cluster
 
 clean:
 	rm -f *.o $(PROGS) roamsync-sql.h tests/unit/unit $(TEST_HELPERS)
