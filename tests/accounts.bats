@@ -292,7 +292,7 @@ same_as_tcprules() {
 	grep -qF "warning: ROAM_DENY \"$BATS_TEST_TMPDIR/dir\": refusing to read $BATS_TEST_TMPDIR/dir: not a regular file; denying no one" "$LOG"
 }
 
-@test "vpopmail's writer still reads a list with accounts, and tcprules takes its lines" {
+@test "vpopmail's writer and its clearopensmtp still read a list with accounts: they keep, expire and compile its lines" {
 	"$CLEAROPENSMTP" -f
 	login_as 'nina "n", x:y' 127.0.14.1
 	TCPREMOTEIP=127.0.14.2 "$HELPERS/vpopmail-writer" "$ROAM_DIR" 2>>"$LOG"
@@ -300,15 +300,24 @@ same_as_tcprules() {
 	relay_open 127.0.14.1
 	relay_open 127.0.14.2
 	[ "$(var_of 127.0.14.1)" = 'nina "n", x:y' ]
-	# Expiry reads it too: the entry is kept until it is old.
-	"$CLEAROPENSMTP"
+	# vpopmail's clearopensmtp keeps what is fresh, the account with it.
+	"$HELPERS/vpopmail-clearopensmtp" "$ROAM_DIR"
 	run list_ips
 	assert_output "$(printf '127.0.14.%s\n' 1 2)"
-	"$CLEAROPENSMTP" -m 0 >/dev/null 2>&1 || :
-	sleep 1.1
-	"$CLEAROPENSMTP" -m 0
+	[ "$(var_of 127.0.14.1)" = 'nina "n", x:y' ]
+	relay_open 127.0.14.2
+	# Four hours later it expires both, and compiles tcp.smtp alone.
+	VPOPMAIL_NOW=$(($(date +%s) + 14400)) "$HELPERS/vpopmail-clearopensmtp" "$ROAM_DIR"
 	run list_ips
 	assert_output ''
+	refute relay_open 127.0.14.1
+	refute relay_open 127.0.14.2
+	# Ours reads what it wrote, and expires as usual.
+	login_as nina 127.0.14.3
+	"$CLEAROPENSMTP"
+	run list_ips
+	assert_output 127.0.14.3
+	[ "$(var_of 127.0.14.3)" = nina ]
 }
 
 # account_row IP: roam.relay's account for IP, as text.
