@@ -149,7 +149,6 @@ rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
 	char *text;
 	size_t len;
 
-	rb->rule = rb->data = 0;
 	rb->rulelen = rb->datalen = 0;
 	if (roamdir_read(dirfd, ROAM_RULES, 1, &text, &len, 0, f) == -1 ||
 	    (!text && rules_missing(dirfd, f) == -1))
@@ -178,29 +177,17 @@ rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
 static int
 set_rule(struct rebuild *rb, const char *rule, size_t rulelen, struct fail *f)
 {
-	char *t = malloc(rulelen + 1), *d = malloc(rulelen + 2);
-
-	if (!t || !d) {
-		free(t);
-		free(d);
-		FAILSYS(f, "unable to compile a rule");
-		return -1;
-	}
-	if (rules_compile(rule, rulelen, d, &rb->datalen) != RULES_OK) {
+	if (rulelen > REBUILD_RULEMAX ||
+	    rules_compile(rule, rulelen, rb->data, &rb->datalen) != RULES_OK) {
 		char safe[LOG_SAFE];
 
-		free(t);
-		free(d);
+		rb->rulelen = 0;
 		log_sanitize(safe, sizeof safe, rule, rulelen);
 		FAIL(f, 100, "unable to parse this rule: ", safe);
 		return -1;
 	}
-	free(rb->rule);
-	free(rb->data);
-	memcpy(t, rule, rulelen);
-	rb->rule = t;
+	memcpy(rb->rule, rule, rulelen);
 	rb->rulelen = rulelen;
-	rb->data = d;
 	return 0;
 }
 
@@ -213,7 +200,7 @@ int
 rebuild_add(struct rebuild *rb, const char *ip, const char *rule,
 	    size_t rulelen, struct fail *f)
 {
-	if ((!rb->rule || rulelen != rb->rulelen ||
+	if ((!rb->rulelen || rulelen != rb->rulelen ||
 	     memcmp(rule, rb->rule, rulelen) != 0) &&
 	    set_rule(rb, rule, rulelen, f) == -1)
 		return -1;
@@ -224,20 +211,11 @@ rebuild_add(struct rebuild *rb, const char *ip, const char *rule,
 	return 0;
 }
 
-static void
-forget_rule(struct rebuild *rb)
-{
-	free(rb->rule);
-	free(rb->data);
-	rb->rule = rb->data = 0;
-}
-
 /* Writes the tables and syncs the new cdb, ready to be renamed into place;
  * on error the temp goes. */
 int
 rebuild_finish(struct rebuild *rb, struct fail *f)
 {
-	forget_rule(rb);
 	if (cdb_make_finish(&rb->cm) == -1) {
 		FAILSYS(f, "unable to write ", rb->a.tmp);
 		atomicfile_abort(&rb->a);
@@ -251,7 +229,6 @@ rebuild_finish(struct rebuild *rb, struct fail *f)
 void
 rebuild_abort(struct rebuild *rb)
 {
-	forget_rule(rb);
 	(void)cdb_make_finish(&rb->cm);
 	atomicfile_abort(&rb->a);
 }

@@ -8,12 +8,15 @@
 #include "atomicfile.h"
 #include "log.h"
 
+/* The longest rule of an open address (openlist.h's OPENLIST_RULEMAX). */
+#define REBUILD_RULEMAX 4000
+
 struct rebuild {
 	struct atomicfile a;
 	struct cdb_make cm;
-	char *rule; /* the last open address's rule, as text */
+	char rule[REBUILD_RULEMAX]; /* the last open address's rule */
 	size_t rulelen;
-	char *data; /* and its record data */
+	char data[REBUILD_RULEMAX + 2]; /* and its record data */
 	size_t datalen;
 };
 
