@@ -329,8 +329,8 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || (o.list && (o.dry || o.force || o.close_ip)) ||
-	    (o.account && (o.list || o.dry || o.force || o.close_ip ||
-			   o.stats || o.prom)) ||
+	    (o.account &&
+	     (o.list || o.dry || o.force || o.close_ip || o.stats || o.prom)) ||
 	    ((o.list || o.dry) && o.prom) ||
 	    (o.stats && (o.list || o.dry || o.force || o.close_ip)))
 		usage();

@@ -379,10 +379,8 @@ put_account(char *p, const struct db_change *c)
 {
 	static const char hex[] = "0123456789abcdef";
 
-	if (!c->account || !c->alen) {
-		memcpy(p, "NULL", 4);
-		return 4;
-	}
+	if (!c->account || !c->alen)
+		return (size_t)sprintf(p, "NULL");
 	for (size_t i = 0; i < c->alen; i++) {
 		unsigned char b = (unsigned char)c->account[i];
 
@@ -396,10 +394,10 @@ put_account(char *p, const struct db_change *c)
 int
 db_push(struct db *d, const struct db_change *c, size_t n, struct fail *f)
 {
-	char *params[4] = {array_of(c, n, IP_FMTLEN, put_ip),
-			   array_of(c, n, 20, put_age),
-			   array_of(c, n, 1, put_closed),
-			   array_of(c, n, 2 * ACCOUNT_MAX, put_account)};
+	char *params[4] = {
+	    array_of(c, n, IP_FMTLEN, put_ip), array_of(c, n, 20, put_age),
+	    array_of(c, n, 1, put_closed),
+	    array_of(c, n, 2 * (size_t)ACCOUNT_MAX, put_account)};
 	int r = -1;
 
 	if (!params[0] || !params[1] || !params[2] || !params[3])

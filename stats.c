@@ -173,8 +173,7 @@ walk(struct stats *s, int dirfd, const char *text, size_t len, struct fail *f)
 		r = -1;
 	}
 	while (r == 0 && (k = openlist_next(&cur, &e)) != LINE_EMPTY)
-		if (k == LINE_ENTRY &&
-		    count_line(s, &e, cdbfd, v, &nv) == -1) {
+		if (k == LINE_ENTRY && count_line(s, &e, cdbfd, v, &nv) == -1) {
 			FAILSYS(f, "unable to count the list");
 			r = -1;
 		}
