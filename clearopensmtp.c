@@ -331,7 +331,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || (o.list && (o.dry || o.force || o.close_ip)) ||
 	    (o.account &&
-	     (o.list || o.dry || o.force || o.close_ip || o.stats)) ||
+	     (o.list || o.dry || o.force || o.close_ip || o.stats || o.prom)) ||
 	    ((o.list || o.dry) && o.prom) ||
 	    (o.stats && (o.list || o.dry || o.force || o.close_ip)))
 		usage();

@@ -8,7 +8,7 @@ load helpers/common
 setup() { common_setup; }
 teardown() { common_teardown; }
 
-LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
+LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD="",ROAMUSER="user"\t[0-9]{10}$'
 
 @test "a good login records the address in vpopmail's format and opens the relay" {
 	login 127.0.0.5 good
@@ -159,7 +159,7 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 @test "ROAM_RELAY_ENV sets what the relay rule sets" {
 	ROAM_RELAY_ENV='RELAYCLIENT="@roam",X=/a b/' login 127.0.0.5 good
 	assert_success
-	run grep -c $'^127.0.0.5:allow,RELAYCLIENT="@roam",X=/a b/\t' "$ROAM_DIR/open-smtp"
+	run grep -c $'^127.0.0.5:allow,RELAYCLIENT="@roam",X=/a b/,ROAMUSER="user"\t' "$ROAM_DIR/open-smtp"
 	assert_output 1
 	run decision 127.0.0.5
 	assert_line 'set environment variable RELAYCLIENT=@roam'
@@ -321,7 +321,10 @@ login_while_locked() {
 	sleep 1.1
 	login_while_locked 127.0.0.5 10000
 	assert_success
-	assert_output 'session ok'
+	assert_output - <<-'EOF'
+		session ok
+		checkpw-roam: info: relay refreshed for 127.0.0.5 by "user"
+	EOF
 	# It waited neither ROAM_WAIT_MS nor for the lock (held 3 s).
 	[ "$took" -lt 2000 ]
 	# The recorder refreshed the time once it had the lock.
@@ -473,6 +476,6 @@ listed() { list_ips | grep -qx "$1"; }
 		3< <(printf 'u\0good\0\0')
 	assert_success
 	assert_line 'session ok as 1, children []'
-	assert_line 'checkpw-roam: info: relay opened for 127.0.0.5 by "user"'
+	assert_line 'checkpw-roam: info: relay opened for 127.0.0.5 by "u"'
 	relay_open 127.0.0.5
 }

@@ -33,9 +33,9 @@ start_login() {
 
 # wait_logins: waits for every login started, then for their recorders;
 # each must exit 0, have run its session, and have logged nothing but
-# "relay opened" lines (for any address: one recorder may add those of
-# others waiting). Builtins only: a process per check would cost more than
-# the logins.
+# "relay opened" and "relay refreshed" lines naming the account (for any
+# address: one recorder may add those of others waiting). Builtins only: a
+# process per check would cost more than the logins.
 wait_logins() {
 	local i rc out log rest bad=0 rcs=()
 	for i in "${!JOBS[@]}"; do
@@ -48,7 +48,8 @@ wait_logins() {
 		out=
 		read -r out <"$OUT/${TAGS[$i]}.out" || :
 		mapfile -t log <"$OUT/${TAGS[$i]}.err"
-		printf -v rest '%s' "${log[@]/#checkpw-roam: info: relay opened for 127.0.*/}"
+		log=("${log[@]/#checkpw-roam: info: relay opened for 127.0.* by \"user\"/}")
+		printf -v rest '%s' "${log[@]/#checkpw-roam: info: relay refreshed for 127.0.* by \"user\"/}"
 		if [ "$rc" != 0 ] || [ "$out" != 'session ok' ] || [ -n "$rest" ]; then
 			echo "login ${TAGS[$i]}: exit $rc, session [$out], log: $(cat "$OUT/${TAGS[$i]}.err")"
 			bad=1
@@ -134,11 +135,12 @@ expiry_loop() {
 	assert_output ''
 	[ ! -s "$OUT/expiry.err" ]
 
-	# Every address exactly once, nothing else, in vpopmail's format.
+	# Every address exactly once, nothing else, in vpopmail's format with
+	# the account.
 	diff <(printf '%s\n' "${want[@]}" | sort) <(list_ips | sort)
 	run list_ips
 	[ "${#lines[@]}" -eq $((rounds * width)) ]
-	run grep -cvE $'^127\\.0\\.[0-9]+\\.[0-9]+:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$' \
+	run grep -cvE $'^127\\.0\\.[0-9]+\\.[0-9]+:allow,RELAYCLIENT="",RBLSMTPD="",ROAMUSER="user"\t[0-9]{10}$' \
 		"$ROAM_DIR/open-smtp"
 	assert_output 0
 	# Each timestamp is from the test, and not older than the start of the

@@ -34,7 +34,7 @@ teardown() {
 
 login_new() {
 	CP_KIND=login CP_IP=10.1.0.7
-	CP_WANT=$CP_LIST$(printf '%s:%s\tNOW' "$CP_IP" "$CP_RULE")$'\n'
+	CP_WANT=$CP_LIST$(printf '%s:%s\tNOW' "$CP_IP" "$CP_LOGIN_RULE")$'\n'
 }
 
 login_known() {

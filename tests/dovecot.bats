@@ -191,11 +191,12 @@ doveadm_() {
 	assert_line --regexp '^QUIT: \+OK'
 
 	run cat "$ROAM_DIR/open-smtp"
-	assert_output --regexp $'^127\\.0\\.0\\.51:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]+$'
+	assert_output --regexp "^127\\.0\\.0\\.51:allow,RELAYCLIENT=\"\",RBLSMTPD=\"\",ROAMUSER=\"$DOVE_USER\""$'\t[0-9]+$'
 	run decision 127.0.0.51
 	assert_output "$(printf '%s\n' 'rule 127.0.0.51:' \
 		'set environment variable RELAYCLIENT=' \
-		'set environment variable RBLSMTPD=' 'allow connection')"
+		'set environment variable RBLSMTPD=' \
+		"set environment variable ROAMUSER=$DOVE_USER" 'allow connection')"
 	run probe_via tcpclient 127.0.0.51 127.0.0.1 "$SMTP_PORT"
 	assert_output "RELAYCLIENT set for 127.0.0.51"
 	run probe_via tcpclient 127.0.0.52 127.0.0.1 "$SMTP_PORT"
@@ -205,7 +206,7 @@ doveadm_() {
 	# an "Error": Dovecot labels everything a checkpassword writes so).
 	run dovecot_log
 	assert_line --partial "execute: $DOVE/bin/checkpw-roam /usr/bin/checkpw /usr/lib/dovecot/checkpassword-reply"
-	assert_line --regexp 'auth: Error: checkpw-roam: info: relay opened for 127\.0\.0\.51 by "[^"]*"$'
+	assert_line --regexp "auth: Error: checkpw-roam: info: relay opened for 127\\.0\\.0\\.51 by \"$DOVE_USER\"\$"
 	assert_line --regexp "pop3-login: Info: Login: user=<$DOVE_USER>, method=PLAIN, rip=127\\.0\\.0\\.51,"
 }
 

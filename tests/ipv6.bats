@@ -77,7 +77,8 @@ start_smtp() {
 	run env TCPREMOTEIP=::1 "$V6BIN/tcprulescheck" "$ROAM_DIR/tcp.smtp.cdb"
 	assert_output "$(printf '%s\n' 'rule ::1:' \
 		'set environment variable RELAYCLIENT=' \
-		'set environment variable RBLSMTPD=' 'allow connection')"
+		'set environment variable RBLSMTPD=' \
+		'set environment variable ROAMUSER=alice' 'allow connection')"
 	run probe_via "$V6BIN/tcpclient" ::1 ::1 "$smtp"
 	assert_output "RELAYCLIENT set for ::1"
 }
@@ -105,8 +106,8 @@ start_smtp() {
 	assert_line 'S: +OK session TCPREMOTEIP=::ffff:127.0.0.33'
 
 	run cat "$ROAM_DIR/open-smtp"
-	assert_line --index 0 --regexp $'^127\\.0\\.0\\.35:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]+$'
-	assert_line --index 1 --regexp $'^127\\.0\\.0\\.33:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]+$'
+	assert_line --index 0 --regexp $'^127\\.0\\.0\\.35:allow,RELAYCLIENT="",RBLSMTPD="",ROAMUSER="alice"\t[0-9]+$'
+	assert_line --index 1 --regexp $'^127\\.0\\.0\\.33:allow,RELAYCLIENT="",RBLSMTPD="",ROAMUSER="alice"\t[0-9]+$'
 	[ "${#lines[@]}" -eq 2 ]
 	grep -qx 'checkpw-roam: info: relay opened for 127.0.0.33 by "alice"' \
 		"$BATS_TEST_TMPDIR/pop.log"

@@ -86,6 +86,8 @@ popup() {
 		: >"$T/stderr"
 		ROAM_LOG_FD=$v TCPREMOTEIP=127.0.0.66 "$CHECKPW_ROAM" "$FAKE_CHECKPW" \
 			true 3<"$T/creds" 2>"$T/stderr"
+		# The recorder logs after its answer: the chain may end first.
+		wait_recorders 127.0.0.66
 		mapfile -t log <"$T/stderr"
 		ROAM_DIR=$ROAM_DIR "$CLEAROPENSMTP" -d 127.0.0.66
 		if [ -z "$v" ]; then

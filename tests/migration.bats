@@ -169,7 +169,7 @@ assert_no_relay() {
 	after=$(date +%s)
 	assert_success
 	assert_line 'session ok'
-	assert_line 'checkpw-roam: info: relay opened for 127.0.0.75'
+	assert_line 'checkpw-roam: info: relay opened for 127.0.0.75 by "user"'
 	# The two lines it cannot read are counted, the first named (by the
 	# recorder, in the log), in one line.
 	assert_line --regexp '^checkpw-roam: warning: open-smtp: 2 unreadable lines kept out of the rules, the first line 3: "2001_db8__1:allow'
@@ -177,10 +177,10 @@ assert_no_relay() {
 
 	ts=$(list_ts 127.0.0.75)
 	[ "$ts" -ge "$before" ] && [ "$ts" -le "$after" ]
-	# Appended to vpopmail's list as it is; written whole with the next
-	# expiry.
+	# Appended to vpopmail's list as it is, with its account; written
+	# whole with the next expiry.
 	run cat "$ROAM_DIR/open-smtp"
-	assert_output "$(cat "$BATS_TEST_TMPDIR/vpopmail.list"; printf '127.0.0.75:%s\t%s\n' "$RELAY" "$ts")"
+	assert_output "$(cat "$BATS_TEST_TMPDIR/vpopmail.list"; printf '127.0.0.75:%s,ROAMUSER="user"\t%s\n' "$RELAY" "$ts")"
 
 	same_as_tcprules
 	assert_relays 127.0.0.71 127.0.0.72 127.0.0.73 127.0.0.74 127.0.0.75
@@ -268,7 +268,7 @@ assert_no_relay() {
 	# f. checkpw-roam in front of the real checkpassword: a new client.
 	login 127.0.0.75 good
 	assert_success
-	assert_line 'checkpw-roam: info: relay opened for 127.0.0.75'
+	assert_line 'checkpw-roam: info: relay opened for 127.0.0.75 by "user"'
 	refute_line --partial warning
 
 	# g. The hourly cron job.

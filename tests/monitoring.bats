@@ -246,7 +246,7 @@ PY
 	is "checkpw_roam_account_open_addresses{account=\"caf$(printf '\xc3\xa9')\"}" 1
 }
 
-@test "a bad -p FILE is refused in one line before anything changes; -p beside -l, -n or -s beside -d is a usage error" {
+@test "a bad -p FILE is refused in one line before anything changes; -p beside -l, -n or -u, or -s beside -d, is a usage error" {
 	plant
 	sum=$(md5sum "$ROAM_DIR/open-smtp")
 	run "$CLEAROPENSMTP" -p "$TF/metrics.txt"
@@ -256,11 +256,12 @@ PY
 	assert_failure 111
 	assert_output --partial "clearopensmtp: fatal: unable to open the directory of $BATS_TEST_TMPDIR/missing/x.prom: "
 	[ "$(md5sum "$ROAM_DIR/open-smtp")" = "$sum" ]
-	for args in "-l -p $TF/x.prom" "-n -p $TF/x.prom" "-s -d 10.0.1.1" "-s -f" "-s -l"; do
+	for args in "-l -p $TF/x.prom" "-n -p $TF/x.prom" "-u k01@example.org -p $TF/x.prom" \
+		"-p $TF/x.prom -u k01@example.org" "-s -d 10.0.1.1" "-s -f" "-s -l" "-s -u k01@example.org"; do
 		# shellcheck disable=SC2086
 		run "$CLEAROPENSMTP" $args
 		assert_failure 100
-		assert_output 'clearopensmtp: fatal: usage: clearopensmtp [-m MINUTES] [-n] [-l] [-d IP] [-f] [-s] [-p FILE] | -V'
+		assert_output 'clearopensmtp: fatal: usage: clearopensmtp [-m MINUTES] [-n] [-l] [-d IP] [-u ACCOUNT] [-f] [-s] [-p FILE] | -V'
 	done
 	[ "$(md5sum "$ROAM_DIR/open-smtp")" = "$sum" ]
 	[ -z "$(ls "$TF")" ]

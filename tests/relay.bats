@@ -138,7 +138,7 @@ set_ts() {
 
 	# The list line, in vpopmail's format, with the login's time.
 	run cat "$ROAM_DIR/open-smtp"
-	assert_output --regexp $'^127\\.0\\.0\\.21:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]+$'
+	assert_output --regexp $'^127\\.0\\.0\\.21:allow,RELAYCLIENT="",RBLSMTPD="",ROAMUSER="alice"\t[0-9]+$'
 	ts=$(list_ts 127.0.0.21)
 	[ "$ts" -ge "$before" ]
 	[ "$ts" -le "$after" ]
@@ -149,7 +149,8 @@ set_ts() {
 	assert_success
 	assert_output "$(printf '%s\n' 'rule 127.0.0.21:' \
 		'set environment variable RELAYCLIENT=' \
-		'set environment variable RBLSMTPD=' 'allow connection')"
+		'set environment variable RBLSMTPD=' \
+		'set environment variable ROAMUSER=alice' 'allow connection')"
 
 	assert_relay_set 127.0.0.21
 	assert_relay_unset 127.0.0.22

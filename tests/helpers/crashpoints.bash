@@ -40,6 +40,8 @@ CP_TRACE=write,pwrite64,fsync,fdatasync,rename,renameat,renameat2,unlink,unlinka
 # The calls whose failure is injected.
 CP_FAILING=' write pwrite64 fsync fdatasync rename renameat renameat2 '
 CP_RULE='allow,RELAYCLIENT="",RBLSMTPD=""'
+# The rule a login appends: the same, and its account, the user of creds.
+CP_LOGIN_RULE=$CP_RULE',ROAMUSER="user"'
 GATE_CHECKPW=$HELPERS/gate-checkpassword
 
 # cp_setup: after common_setup. As root, ROAM_DIR is a small tmpfs: the
@@ -510,7 +512,7 @@ cp_repaired() {
 		got[$a]=1
 		if [ -n "${want[$a]:-}" ]; then
 			if [ "$l" != "${want[$a]}" ]; then msg+=" [$l] should be [${want[$a]}];"; fi
-		elif ! { [ "$a" = "$CP_IP" ] && [ "${l%$'\t'*}" = "$CP_IP:$CP_RULE" ] &&
+		elif ! { [ "$a" = "$CP_IP" ] && [ "${l%$'\t'*}" = "$CP_IP:$CP_LOGIN_RULE" ] &&
 			[[ ${l##*$'\t'} =~ ^[0-9]+$ ]] &&
 			((${l##*$'\t'} >= CP_T0 && ${l##*$'\t'} <= CP_T1)); }; then
 			# Only the new address of a login, committed to the list, may come.
