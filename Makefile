@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # checkpw-roam: POP-before-SMTP for qmail, with tinycdb and skalibs.
 
 PREFIX ?= /usr/local
@@ -30,8 +31,10 @@ PROGLD = $(LINKMODE) -Wl,-z,relro,-z,now
 LIBS = $(CDB_LIBS) -lskarnet
 
 PROGS = checkpw-roam clearopensmtp roamsync
-COMMON = log.o ip.o rules.o atomicfile.o roamdir.o safe.o openlist.o \
-	listindex.o journal.o pending.o rebuild.o update.o outbox.o version.o
+COMMON = log.o ip.o rules.o atomicfile.o roamdir.o safe.o openlist.o account.o \
+	listindex.o rebuild.o build.o update.o outbox.o version.o
+# The figures for clearopensmtp -s and -p, and roamsync -p.
+MON = promfmt.o promfile.o stats.o syncmetrics.o
 MAN8 = man/checkpw-roam.8 man/clearopensmtp.8 man/roamsync.8
 MAN5 = man/open-smtp.5
 DATADIR ?= $(PREFIX)/share/checkpw-roam
@@ -48,11 +51,11 @@ all: $(PROGS)
 checkpw-roam: checkpw-roam.o $(COMMON)
 	$(CC) $(ALL_CFLAGS) $(PROGLD) $(LDFLAGS) -o $@ checkpw-roam.o $(COMMON) $(LIBS)
 
-clearopensmtp: clearopensmtp.o $(COMMON)
-	$(CC) $(ALL_CFLAGS) $(PROGLD) $(LDFLAGS) -o $@ clearopensmtp.o $(COMMON) $(LIBS)
+clearopensmtp: clearopensmtp.o $(COMMON) $(MON)
+	$(CC) $(ALL_CFLAGS) $(PROGLD) $(LDFLAGS) -o $@ clearopensmtp.o $(COMMON) $(MON) $(LIBS)
 
-roamsync: $(SYNC) $(COMMON)
-	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $(SYNC) $(COMMON) $(CDB_LIBS) $(PQ_LIBS) -lskarnet
+roamsync: $(SYNC) $(COMMON) $(MON)
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $(SYNC) $(COMMON) $(MON) $(CDB_LIBS) $(PQ_LIBS) -lskarnet
 
 version.o: VERSION
 
@@ -69,8 +72,8 @@ roamsync-sql.h: roamsync.sql
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' roamsync.sql; \
 	  echo ';'; } >$@.tmp && mv $@.tmp $@
 
-tests/unit/unit: tests/unit/unit.c $(COMMON)
-	$(CC) $(ALL_CFLAGS) -I. $(LDHARDEN) -o $@ tests/unit/unit.c $(COMMON) $(LIBS)
+tests/unit/unit: tests/unit/unit.c $(COMMON) $(MON)
+	$(CC) $(ALL_CFLAGS) -I. $(LDHARDEN) -o $@ tests/unit/unit.c $(COMMON) $(MON) $(LIBS)
 
 # A helper of the crash tests: kill -9 a set time after a lock is taken.
 tests/helpers/killwhen: tests/helpers/killwhen.c
@@ -110,21 +113,43 @@ demo: all
 demo-cluster: all
 	tests/demo-cluster
 
-# make deb: the Debian packages (debian/), built by dpkg-buildpackage from a
-# copy of the tree's sources (git's tracked and new files, none it ignores)
-# in build-deb/src, so that nothing built here leaks in; the .deb files,
-# .buildinfo and .changes land in build-deb/. lintian then checks them.
+# make deb: the Debian source package (format 3.0 (native)) and binary
+# packages (debian/), built by dpkg-buildpackage from a copy of the tree's
+# sources (git's tracked and new files, none it ignores) in
+# build-deb/checkpw-roam-VERSION, so that nothing built here leaks in, after
+# dpkg-checkbuilddeps; the .dsc, .tar.xz, .deb files, .buildinfo and
+# .changes land in build-deb/. lintian then checks them all, pedantic tags
+# shown, and fails on any error or warning.
 DEB_DIR = build-deb
+DEB_SRC = $(DEB_DIR)/checkpw-roam-$(VERSION)
 deb:
 	rm -rf $(DEB_DIR)
-	mkdir -p $(DEB_DIR)/src
+	mkdir -p $(DEB_SRC)
 	git -C $(CURDIR) ls-files -z --cached --others --exclude-standard | \
 		tar -C $(CURDIR) --null --ignore-failed-read -T - -cf - | \
-		tar -C $(DEB_DIR)/src -xf -
-	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b
-	lintian --fail-on error,warning $(DEB_DIR)/*.changes
+		tar -C $(DEB_SRC) -xf -
+	cd $(DEB_SRC) && dpkg-checkbuilddeps && echo "dpkg-checkbuilddeps: ok"
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc
+	lintian --pedantic --fail-on error,warning $(DEB_DIR)/*.changes
 
-SRCS = $(PROGS:=.c) $(COMMON:.o=.c) sync.c db.c tests/unit/unit.c \
+# make dist: checkpw-roam-VERSION.tar.gz (in DIST_DIR) from the committed
+# tree of DIST_COMMIT (HEAD by default; the work tree's changes are not in
+# it), with the VERSION of that commit. The same commit gives the same
+# bytes: git archive writes the files in git's sorted order, every mtime the
+# commit's time, owner and group root (0), modes 0644 and 0755 (tar.umask),
+# and the commit id in a pax header; gzip -n adds no name or time.
+DIST_COMMIT = HEAD
+DIST_DIR = .
+dist:
+	@commit=$$(git -C $(CURDIR) rev-parse --verify '$(DIST_COMMIT)^{commit}') && \
+	version=$$(git -C $(CURDIR) show "$$commit:VERSION") && \
+	name=checkpw-roam-$$version && \
+	git -C $(CURDIR) -c tar.umask=0022 archive --format=tar \
+		--prefix="$$name/" "$$commit" | gzip -n -9 >'$(DIST_DIR)'/"$$name.tar.gz.tmp" && \
+	mv '$(DIST_DIR)'/"$$name.tar.gz.tmp" '$(DIST_DIR)'/"$$name.tar.gz" && \
+	echo "dist: $(DIST_DIR)/$$name.tar.gz from $$commit"
+
+SRCS = $(PROGS:=.c) $(COMMON:.o=.c) $(MON:.o=.c) sync.c db.c tests/unit/unit.c \
 	tests/helpers/killwhen.c tests/helpers/merge.c
 BENCH_SRCS = bench/*.c bench/*.h
 lint: roamsync-sql.h
@@ -144,21 +169,22 @@ lint: roamsync-sql.h
 		conf-examples/*-run .ci/run \
 		tests/helpers/deb.bash debian/tests/smoke debian/*.postinst \
 		debian/*.postrm debian/roamsync/sv/run debian/roamsync/sv/log/run \
-		bench/run bench/restore bench/gen-data
+		bench/run bench/restore bench/gen-data bench/awkref bench/cluster
 
 clean:
 	rm -f *.o $(PROGS) roamsync-sql.h tests/unit/unit $(TEST_HELPERS)
 	rm -rf build-asan build-fuzz build-valgrind build-deb
+	rm -f checkpw-roam-*.tar.gz checkpw-roam-*.tar.gz.tmp
 
-.PHONY: all check install uninstall clean demo demo-cluster deb lint asan fuzz fuzz-run valgrind
+.PHONY: all check install uninstall clean demo demo-cluster deb dist lint asan fuzz fuzz-run valgrind
 
 # The benchmark (bench/README): not part of the tests. make bench runs the
 # full benchmark; make bench BENCHFLAGS=--quick a short one.
-BENCH_STATIC = bench/driver bench/checkpw-bench bench/noop bench/seedref \
+BENCH_STATIC = bench/checkpw-bench bench/noop bench/seedref \
 	bench/floor bench/floorlink bench/rssprobe
 BENCH_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 $(WARN)
 
-bench-progs: $(BENCH_STATIC) bench/ipcheck bench/cdbfloor
+bench-progs: $(BENCH_STATIC) bench/driver bench/ipcheck bench/cdbfloor
 
 # The cluster bench's own (bench/cluster): dynamic, as roamsync is.
 bench-cluster-progs: bench-progs bench/clusterdrive bench/notifyrtt \
@@ -179,28 +205,24 @@ $(BENCH_STATIC): bench/%: bench/%.c bench/floorwork.h
 bench/ipcheck: bench/ipcheck.c
 	$(CC) $(BENCH_CFLAGS) $(CDB_CFLAGS) -o $@ $< $(CDB_LIBS)
 
+# Static; tinycdb for its look-ups of the cdb right after a login (each).
+bench/driver: bench/driver.c
+	$(CC) $(BENCH_CFLAGS) $(CDB_CFLAGS) -static -o $@ $< $(CDB_LIBS)
+
 # Static, as the floor it is compared with.
 bench/cdbfloor: bench/cdbfloor.c bench/floorwork.h
 	$(CC) $(BENCH_CFLAGS) $(CDB_CFLAGS) -static -o $@ $< $(CDB_LIBS)
 
-# The A/B variants (bench/README), in build-ab/, apart from the normal
-# build: checkpw-roam without the journal (update.c's ROAM_AB_NO_JOURNAL,
-# the same sources and flags), and checkpw-roam and clearopensmtp of the
-# last commit with the stamped append, built by that commit's Makefile.
+# The A/B variant (bench/README), in build-ab/, apart from the normal
+# build: checkpw-roam and clearopensmtp of 1.0.0's whole-rewrite pass (the
+# list, the index and the cdb rewritten for each new address, a side
+# journal for the logins that find the lock taken), built from git by that
+# commit's own Makefile.
 AB_DIR = build-ab
-AB_NOJ = $(AB_DIR)/nojournal
 AB_OLD = $(AB_DIR)/old
-AB_OLD_COMMIT = 5a6d1d9
-AB_NOJ_CFLAGS = $(ALL_CFLAGS) -DROAM_AB_NO_JOURNAL=1
+AB_OLD_COMMIT = 628c6cd
 
-bench-ab: $(AB_NOJ)/checkpw-roam $(AB_OLD)/checkpw-roam $(AB_OLD)/clearopensmtp
-
-$(AB_NOJ)/%.o: %.c *.h
-	@mkdir -p $(AB_NOJ)
-	$(CC) $(AB_NOJ_CFLAGS) -c -o $@ $<
-
-$(AB_NOJ)/checkpw-roam: $(AB_NOJ)/checkpw-roam.o $(addprefix $(AB_NOJ)/,$(COMMON))
-	$(CC) $(AB_NOJ_CFLAGS) $(PROGLD) $(LDFLAGS) -o $@ $^ $(LIBS)
+bench-ab: $(AB_OLD)/checkpw-roam $(AB_OLD)/clearopensmtp
 
 # From git: the commit's own tree, so nothing of the work tree leaks in.
 $(AB_OLD)/checkpw-roam:
@@ -214,16 +236,19 @@ $(AB_OLD)/checkpw-roam:
 # Made with it, by the recipe above.
 $(AB_OLD)/clearopensmtp: $(AB_OLD)/checkpw-roam ;
 
-bench: all bench-progs bench-ab
+# The builds' output goes to standard error: standard output is the report.
+bench:
+	@$(MAKE) --no-print-directory all bench-progs bench-ab >&2
 	@bench/run $(BENCHFLAGS)
 
 # Several hosts (bench/README): a private PostgreSQL, three hosts, each
 # with its roamsync. Not part of make bench: it needs PostgreSQL 15.
-bench-cluster: all bench-cluster-progs
+bench-cluster:
+	@$(MAKE) --no-print-directory all bench-cluster-progs >&2
 	@bench/cluster $(BENCHFLAGS)
 
 bench-clean:
-	rm -f $(BENCH_STATIC) bench/ipcheck bench/cdbfloor bench/clusterdrive \
+	rm -f $(BENCH_STATIC) bench/driver bench/ipcheck bench/cdbfloor bench/clusterdrive \
 		bench/notifyrtt bench/memwatch
 	rm -rf $(AB_DIR)
 
@@ -258,8 +283,9 @@ ASAN_REPORTS = $(CURDIR)/$(ASAN_DIR)/reports
 # of address space by default), where ASan cannot map its shadow memory
 # and every login fails; with "default_vsz_limit = 0" in that test's
 # dovecot.conf it could run here too. Nor deb.bats: it tests the programs
-# the packages install, built by dpkg-buildpackage, not these.
-ASAN_SKIP_BATS = tests/dovecot.bats tests/deb.bats
+# the packages install, built by dpkg-buildpackage, not these; nor
+# dist.bats, which tests the tarball and builds its own.
+ASAN_SKIP_BATS = tests/dovecot.bats tests/deb.bats tests/dist.bats
 ASAN_BATS = $(filter-out $(ASAN_SKIP_BATS),$(wildcard tests/*.bats))
 # exitcode 86: distinct from every status the programs give (1 is "bad
 # password" to qmail-popup).
@@ -272,6 +298,7 @@ UBSAN_RUN_OPTIONS := $(UBSAN_RUN_OPTIONS):report_error_type=1
 ASAN_PROGS = $(ASAN_DIR)/checkpw-roam $(ASAN_DIR)/clearopensmtp \
 	$(ASAN_DIR)/roamsync
 ASAN_COMMON = $(addprefix $(ASAN_DIR)/,$(COMMON)) $(ASAN_DIR)/san-defaults.o
+ASAN_MON = $(addprefix $(ASAN_DIR)/,$(MON))
 
 $(ASAN_DIR)/%.o: %.c *.h
 	@mkdir -p $(ASAN_DIR)
@@ -293,18 +320,18 @@ $(ASAN_DIR)/san-defaults.o: $(ASAN_DIR)/san-defaults.c
 $(ASAN_DIR)/checkpw-roam: $(ASAN_DIR)/checkpw-roam.o $(ASAN_COMMON)
 	$(SAN_CC) $(SAN_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(ASAN_DIR)/clearopensmtp: $(ASAN_DIR)/clearopensmtp.o $(ASAN_COMMON)
+$(ASAN_DIR)/clearopensmtp: $(ASAN_DIR)/clearopensmtp.o $(ASAN_COMMON) $(ASAN_MON)
 	$(SAN_CC) $(SAN_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(ASAN_DIR)/db.o: db.c *.h roamsync-sql.h
 	@mkdir -p $(ASAN_DIR)
 	$(SAN_CC) $(SAN_CFLAGS) $(PQ_CFLAGS) -c -o $@ db.c
 
-$(ASAN_DIR)/roamsync: $(addprefix $(ASAN_DIR)/,$(SYNC)) $(ASAN_COMMON)
+$(ASAN_DIR)/roamsync: $(addprefix $(ASAN_DIR)/,$(SYNC)) $(ASAN_COMMON) $(ASAN_MON)
 	$(SAN_CC) $(SAN_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(CDB_LIBS) \
 		$(PQ_LIBS) -lskarnet
 
-$(ASAN_DIR)/unit: tests/unit/unit.c $(ASAN_COMMON)
+$(ASAN_DIR)/unit: tests/unit/unit.c $(ASAN_COMMON) $(ASAN_MON)
 	$(SAN_CC) $(SAN_CFLAGS) -I. $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # crash.bats kills clearopensmtp at random moments, some during the leak
@@ -344,12 +371,12 @@ asan: all tests/unit/unit $(TEST_HELPERS) $(ASAN_PROGS) $(ASAN_DIR)/unit
 # crashes written to build-fuzz/ as TARGET-crash-*, -leak-*, -timeout-*.
 FUZZ_CC = clang
 FUZZ_DIR = build-fuzz
-FUZZ_TARGETS = rules openlist ip passwd outbox
+FUZZ_TARGETS = rules openlist ip passwd outbox promfmt
 FUZZ_SECONDS = 20
 FUZZ_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 FUZZ_CFLAGS = $(ALL_CFLAGS) -U_FORTIFY_SOURCE -O1 -g $(FUZZ_FLAGS)
-FUZZ_COMMON = $(addprefix $(FUZZ_DIR)/,$(COMMON))
+FUZZ_COMMON = $(addprefix $(FUZZ_DIR)/,$(COMMON) $(MON))
 
 $(FUZZ_DIR)/%.o: %.c *.h
 	@mkdir -p $(FUZZ_DIR)
@@ -374,6 +401,7 @@ fuzz-run: fuzz
 # program.
 VG_DIR = build-valgrind
 VG_COMMON = $(addprefix $(VG_DIR)/,$(COMMON))
+VG_MON = $(addprefix $(VG_DIR)/,$(MON))
 
 $(VG_DIR)/%.o: %.c *.h
 	@mkdir -p $(VG_DIR)
@@ -382,7 +410,7 @@ $(VG_DIR)/%.o: %.c *.h
 $(VG_DIR)/checkpw-roam: $(VG_DIR)/checkpw-roam.o $(VG_COMMON)
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(VG_DIR)/clearopensmtp: $(VG_DIR)/clearopensmtp.o $(VG_COMMON)
+$(VG_DIR)/clearopensmtp: $(VG_DIR)/clearopensmtp.o $(VG_COMMON) $(VG_MON)
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 valgrind: $(VG_DIR)/checkpw-roam $(VG_DIR)/clearopensmtp

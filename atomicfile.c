@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* atomicfile.c: files replaced whole: temp, write, fsync, rename, dir fsync. */
 #include <errno.h>
 #include <fcntl.h>
@@ -69,16 +70,6 @@ atomicfile_write(struct atomicfile *a, const char *s, size_t len)
 		flush(a);
 	memcpy(a->buf + a->n, s, len);
 	a->n += len;
-}
-
-/* Writes out what is buffered and starts the disk writing it, so that a
- * later fsync waits less: only a hint, errors come with the fsync. */
-void
-atomicfile_writeback(struct atomicfile *a)
-{
-	flush(a);
-	if (!a->err && !a->nosync)
-		(void)sync_file_range(a->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
 /* Writes out, syncs and closes the temp; on error it is removed. */

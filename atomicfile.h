@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* atomicfile.h: files replaced whole: temp, write, fsync, rename, dir fsync. */
 #ifndef ATOMICFILE_H
 #define ATOMICFILE_H
@@ -24,7 +25,6 @@ struct atomicfile {
 int atomicfile_open(struct atomicfile *a, int dirfd, const char *name,
 		    mode_t newmode, struct fail *f);
 void atomicfile_write(struct atomicfile *a, const char *s, size_t len);
-void atomicfile_writeback(struct atomicfile *a);
 int atomicfile_finish(struct atomicfile *a, struct fail *f);
 int atomicfile_rename(struct atomicfile *a, struct fail *f);
 void atomicfile_abort(struct atomicfile *a);

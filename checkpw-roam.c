@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* checkpw-roam.c: the checkpassword link that opens the relay after a good
  * login. */
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <skalibs/tai.h>
 #include <skalibs/types.h>
 
+#include "account.h"
 #include "ip.h"
 #include "log.h"
 #include "openlist.h"
@@ -47,7 +49,13 @@ struct config {
 	char ip[IP_FMTLEN];
 	char *rule; /* "allow,..." */
 	unsigned waitms;
+	const char *var;   /* the account's variable; NULL: none */
+	unsigned long max; /* ROAM_MAX_PER_ACCOUNT; 0: no limit */
+	const char *deny;  /* ROAM_DENY; NULL: none */
 };
+
+/* The account a login's '+' brings: its name and a NUL. */
+#define MSG_MAX (1 + ACCOUNT_MAX + 2)
 
 static void
 warn_value(const char *what, const char *value, const char *why)
@@ -71,6 +79,37 @@ is_set(const char *name)
 	const char *v = getenv(name);
 
 	return v && *v;
+}
+
+/* ROAM_ACCOUNT_ENV, ROAM_MAX_PER_ACCOUNT and ROAM_DENY: what needs the
+ * account says so when ROAM_ACCOUNT_ENV leaves it out. */
+static void
+configure_accounts(struct config *cf)
+{
+	const char *var = getenv("ROAM_ACCOUNT_ENV"), *s;
+
+	cf->var = ACCOUNT_VAR_DEFAULT;
+	if (var && !*var)
+		cf->var = 0;
+	else if (var && !account_var_ok(var))
+		warn_value("ROAM_ACCOUNT_ENV", var,
+			   "not a variable's name (letters, digits, _); "
+			   "using " ACCOUNT_VAR_DEFAULT);
+	else if (var)
+		cf->var = var;
+	if ((s = getenv("ROAM_MAX_PER_ACCOUNT")) && *s &&
+	    (!ulong0_scan(s, &cf->max) || cf->max == 0)) {
+		warn_value("ROAM_MAX_PER_ACCOUNT", s,
+			   "not a number of addresses from 1; no limit");
+		cf->max = 0;
+	}
+	if (cf->max && !cf->var) {
+		log_warn("ROAM_MAX_PER_ACCOUNT needs the account in the list, "
+			 "and ROAM_ACCOUNT_ENV is empty: no limit");
+		cf->max = 0;
+	}
+	if ((s = getenv("ROAM_DENY")) && *s)
+		cf->deny = s;
 }
 
 /*
@@ -124,6 +163,7 @@ configure(struct config *cf)
 			   "at most 3994 bytes");
 		return 0;
 	}
+	configure_accounts(cf);
 	return 1;
 }
 
@@ -146,29 +186,140 @@ opened(void *chan)
 	answer(*(int *)chan, ANSWER_DONE);
 }
 
-/* Records the login's address; a failure is one warning. */
-static int
-record(const struct config *cf, const struct openentry *me, int *chan)
+/* What the log says of the account: " by NAME", or nothing. */
+static void
+by_account(char *buf, size_t size, const char *name, size_t len)
 {
-	struct fail f;
+	buf[0] = '\0';
+	if (!name)
+		return;
+	memcpy(buf, " by ", 4);
+	log_sanitize(buf + 4, size - 4, name, len);
+}
 
-	if (update_login(cf->dir, me, opened, chan, &f) == 0)
-		return 0;
-	log_warn("unable to open the relay for ", cf->ip, ": ", f.msg);
-	return -1;
+/* Records the login's address; a failure is one warning. The log names
+ * the account of every login. */
+static int
+record(const struct config *cf, const struct openentry *me,
+       const struct account *a, int *chan)
+{
+	struct outcome o;
+	struct fail f;
+	char by[LOG_SAFE + 4], num[24];
+
+	by_account(by, sizeof by, a->name, a->len);
+	if (update_login(cf->dir, me, a, opened, chan, &o, &f) == -1) {
+		log_warn("unable to open the relay for ", cf->ip, ": ", f.msg);
+		return -1;
+	}
+	snprintf(num, sizeof num, "%lu", a->max);
+	if (o.limited)
+		log_warn("not opening the relay for ", cf->ip, by,
+			 ": the account holds ", num,
+			 " addresses open, ROAM_MAX_PER_ACCOUNT");
+	else if (o.added)
+		log_info("relay opened for ", cf->ip, by);
+	else
+		log_info("relay refreshed for ", cf->ip, by);
+	return o.limited ? 1 : 0;
 }
 
 /* Once the login is answered: the login goes to the outbox, if roamsync
  * made one, for the other hosts, at this moment to the millisecond. */
 static void
-share(const struct config *cf, const struct openentry *me)
+share(const struct config *cf, const struct openentry *me,
+      const struct account *a)
 {
 	struct fail f;
 
-	if (outbox_add_login(cf->dir, me->ip, outbox_now_ms(), &f) ==
-	    OUTBOX_FAILED)
+	if (outbox_add_login(cf->dir, me->ip, a->var ? a->name : 0, a->len,
+			     outbox_now_ms(), &f) == OUTBOX_FAILED)
 		log_warn("unable to pass the login from ", cf->ip,
 			 " on to roamsync: ", f.msg);
+}
+
+/* Whether ROAM_DENY lists the account; a missing file lists none, an
+ * unreadable one is warned of and lists none. */
+static int
+denied(const struct config *cf, const char *name, size_t len)
+{
+	char *text = 0, safe[LOG_SAFE];
+	size_t tlen = 0;
+	struct fail f;
+	int r;
+
+	if (!cf->deny)
+		return 0;
+	if (roamdir_read(AT_FDCWD, cf->deny, 1, &text, &tlen, 0, &f) == -1) {
+		log_sanitize(safe, sizeof safe, cf->deny, strlen(cf->deny));
+		log_warn("ROAM_DENY ", safe, ": ", f.msg, "; denying no one");
+		return 0;
+	}
+	r = name && account_listed(text, tlen, name, len);
+	free(text);
+	return r;
+}
+
+/*
+ * The login's account, and its rule: the relay rule with the account in
+ * cf->var, or without it if it cannot be held (warned). *rule is the
+ * one to free.
+ */
+static void
+account_setup(const struct config *cf, struct openentry *me, struct account *a,
+	      char *name, size_t len, char **rule)
+{
+	enum account_status st;
+	char safe[LOG_SAFE];
+
+	*a = (struct account){.var = cf->var, .max = cf->max};
+	*rule = 0;
+	if (len == 0)
+		return;
+	a->name = name;
+	a->len = len;
+	if (!cf->var)
+		return;
+	st = len > ACCOUNT_MAX
+		 ? ACCOUNT_LONG
+		 : account_rule(cf->rule, cf->var, name, len, rule);
+	if (st == ACCOUNT_OK) {
+		me->rule = *rule;
+		me->rulelen = strlen(*rule);
+		return;
+	}
+	log_sanitize(safe, sizeof safe, name, len);
+	log_warn("opening the relay for ", cf->ip, " without its account ",
+		 safe, ": ", account_why(st));
+	a->var = 0; /* no limit can count it */
+}
+
+/* The link's message: '+', then the account's name and a NUL (a link of
+ * an earlier version sends the '+' alone). Returns the name's length, or
+ * -1 if the login failed. */
+static ssize_t
+read_message(int chan, char *buf)
+{
+	struct pollfd p = {.fd = chan, .events = POLLIN};
+	size_t len = 0;
+
+	if (poll(&p, 1, AUTH_WAIT_MS) != 1)
+		return -1;
+	while (len < MSG_MAX) {
+		ssize_t r = read(chan, buf + len, MSG_MAX - len);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (memchr(buf, '\0', len) || poll(&p, 1, 1000) != 1)
+			break;
+	}
+	if (len == 0 || buf[0] != MSG_GOOD)
+		return -1;
+	buf[len] = '\0';
+	return (ssize_t)strlen(buf + 1);
 }
 
 /*
@@ -204,7 +355,7 @@ open_already(const struct config *cf)
 
 	if (dirfd == -1)
 		return 0;
-	r = rebuild_has(dirfd, cf->ip);
+	r = rebuild_has(dirfd, cf->ip, 1, 0);
 	close(dirfd);
 	return r;
 }
@@ -218,21 +369,32 @@ open_already(const struct config *cf)
 static void
 recorder(int chan, const struct config *cf)
 {
-	struct pollfd p = {.fd = chan, .events = POLLIN};
 	struct openentry me = {.rule = cf->rule, .rulelen = strlen(cf->rule)};
-	char c = 0;
+	struct account a;
+	char msg[MSG_MAX + 1], by[LOG_SAFE + 4], *rule;
+	ssize_t len;
+	int r;
 
 	signal(SIGPIPE, SIG_IGN);
 	/* Past a file size limit, fail the write and report it; do not die. */
 	signal(SIGXFSZ, SIG_IGN);
-	if (poll(&p, 1, AUTH_WAIT_MS) != 1)
+	if ((len = read_message(chan, msg)) == -1)
 		_exit(0);
-	if (read(chan, &c, 1) != 1 || c != MSG_GOOD)
+	account_setup(cf, &me, &a, msg + 1, (size_t)len, &rule);
+	if (denied(cf, a.name, a.len)) {
+		by_account(by, sizeof by, a.name, a.len);
+		log_warn("not opening the relay for ", cf->ip, by,
+			 ": the account is in ROAM_DENY");
+		answer(chan, ANSWER_DONE);
 		_exit(0);
+	}
 	memcpy(me.ip, cf->ip, sizeof me.ip);
 	me.ts = (uint64_t)time(0);
-	answer(chan, record(cf, &me, &chan) == 0 ? ANSWER_DONE : ANSWER_FAILED);
-	share(cf, &me);
+	r = record(cf, &me, &a, &chan);
+	answer(chan, r == -1 ? ANSWER_FAILED : ANSWER_DONE);
+	if (r == 0)
+		share(cf, &me, &a);
+	free(rule);
 	_exit(0);
 }
 
@@ -453,6 +615,30 @@ await_recorder(int fd, unsigned ms, int ours, int *eof)
 }
 
 /*
+ * The account the real checkpassword authenticated, as it left it in
+ * the environment: VPOPUSER where vchkpw set it (user@domain), else
+ * USER. Sent with the '+' and a NUL, in one write; a name longer than
+ * ACCOUNT_MAX goes cut to one byte more, for the recorder to refuse.
+ */
+static int
+send_good(int fd)
+{
+	const char *name = getenv("VPOPUSER");
+	char msg[MSG_MAX];
+	size_t n;
+
+	if (!name || !*name)
+		name = getenv("USER");
+	if (!name)
+		name = "";
+	n = strnlen(name, ACCOUNT_MAX + 1);
+	msg[0] = MSG_GOOD;
+	memcpy(msg + 1, name, n);
+	msg[n + 1] = '\0';
+	return send(fd, msg, n + 2, MSG_NOSIGNAL) == (ssize_t)(n + 2);
+}
+
+/*
  * After authentication, as the user: tell the recorder, wait at most the
  * marker's ms, then run PROG. Opens no relay file; never fails the login.
  */
@@ -479,7 +665,7 @@ after_auth(char **argv, const char *m)
 	}
 	/* Ours only if a fork stood in for the clone: then it is reaped. */
 	ours = waitpid(pid, 0, WNOHANG) != -1;
-	if (send(fd, &(char){MSG_GOOD}, 1, MSG_NOSIGNAL) == 1)
+	if (send_good(fd))
 		answer = await_recorder(fd, ms, ours, &eof);
 	else
 		eof = 1; /* it is gone already */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* db.c: the roam.relay table in PostgreSQL, through libpq: roamsync's
  * alone; nothing else links libpq. */
 #include <stdio.h>
@@ -6,6 +7,7 @@
 
 #include <libpq-fe.h>
 
+#include "account.h"
 #include "db.h"
 #include "roamsync-sql.h"
 
@@ -36,16 +38,21 @@ static const char *const conn_keys[] = {
 
 /* Each change in one row: of an address's changes, strictly the later, by
  * the database's clock in milliseconds, wins; on an exact tie a close
- * wins, here and against the row. */
+ * wins, here and against the row. An open row keeps the account that
+ * opened it, as a list line does; the accounts go in hex (bytea: any
+ * bytes, whatever the database's encoding). */
 #define SQL_PUSH                                                               \
-	"INSERT INTO roam.relay AS r (ip, at_ms, closed) "                     \
-	"SELECT DISTINCT ON (u.ip) u.ip, t.now - u.age, u.closed "             \
-	"FROM unnest($1::text[], $2::bigint[], $3::boolean[]) "                \
-	"WITH ORDINALITY AS u(ip, age, closed, n), "                           \
+	"INSERT INTO roam.relay AS r (ip, at_ms, closed, account) "            \
+	"SELECT DISTINCT ON (u.ip) u.ip, t.now - u.age, u.closed, "            \
+	"decode(u.account, 'hex') "                                            \
+	"FROM unnest($1::text[], $2::bigint[], $3::boolean[], $4::text[]) "    \
+	"WITH ORDINALITY AS u(ip, age, closed, account, n), "                  \
 	"(SELECT " NOW_MS " AS now) AS t "                                     \
 	"ORDER BY u.ip, u.age, u.closed DESC, u.n DESC "                       \
 	"ON CONFLICT (ip) DO UPDATE "                                          \
-	"SET at_ms = excluded.at_ms, closed = excluded.closed "                \
+	"SET at_ms = excluded.at_ms, closed = excluded.closed, "               \
+	"account = CASE WHEN r.closed OR r.account IS NULL "                   \
+	"THEN excluded.account ELSE r.account END "                            \
 	"WHERE excluded.at_ms > " NOT_FUTURE(                                  \
 	    "r.at_ms") " "                                                     \
 		       "OR (excluded.at_ms = r.at_ms AND excluded.closed AND " \
@@ -65,14 +72,16 @@ static const char *const conn_keys[] = {
  * merge of the one before. */
 #define SQL_FETCH                                                              \
 	"DECLARE roam_rows NO SCROLL CURSOR FOR "                              \
-	"SELECT ip, closed, " CLOCK_MS " - at_ms, seq "                        \
+	"SELECT ip, closed, " CLOCK_MS                                         \
+	" - at_ms, seq, encode(account, 'hex') "                               \
 	"FROM roam.relay WHERE seq > $1::bigint ORDER BY seq"
 
 /* The rows of the addresses pushed, every one: the database's decision,
  * which took this host's changes into account. */
 #define SQL_READBACK                                                           \
 	"DECLARE roam_rows NO SCROLL CURSOR FOR "                              \
-	"SELECT ip, closed, " CLOCK_MS " - at_ms, seq "                        \
+	"SELECT ip, closed, " CLOCK_MS                                         \
+	" - at_ms, seq, encode(account, 'hex') "                               \
 	"FROM roam.relay WHERE ip = ANY($1::text[])"
 
 #define STR(x) #x
@@ -365,21 +374,39 @@ put_closed(char *p, const struct db_change *c)
 	return 1;
 }
 
+/* An account in hex, or NULL: nothing an array literal quotes. */
+static size_t
+put_account(char *p, const struct db_change *c)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (!c->account || !c->alen)
+		return (size_t)sprintf(p, "NULL");
+	for (size_t i = 0; i < c->alen; i++) {
+		unsigned char b = (unsigned char)c->account[i];
+
+		p[2 * i] = hex[b >> 4];
+		p[2 * i + 1] = hex[b & 15];
+	}
+	return 2 * c->alen;
+}
+
 /* The changes, in one statement. */
 int
 db_push(struct db *d, const struct db_change *c, size_t n, struct fail *f)
 {
-	char *params[3] = {array_of(c, n, IP_FMTLEN, put_ip),
-			   array_of(c, n, 20, put_age),
-			   array_of(c, n, 1, put_closed)};
+	char *params[4] = {
+	    array_of(c, n, IP_FMTLEN, put_ip), array_of(c, n, 20, put_age),
+	    array_of(c, n, 1, put_closed),
+	    array_of(c, n, (size_t)2 * ACCOUNT_MAX, put_account)};
 	int r = -1;
 
-	if (!params[0] || !params[1] || !params[2])
+	if (!params[0] || !params[1] || !params[2] || !params[3])
 		FAILSYS(f, "unable to push the changes");
 	else
-		r = run_command(d, "unable to push the changes", SQL_PUSH, 3,
+		r = run_command(d, "unable to push the changes", SQL_PUSH, 4,
 				(const char *const *)params, f);
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		free(params[i]);
 	return r;
 }
@@ -441,6 +468,44 @@ refusal(const PGresult *res, int i, struct db_row *out)
 	return 0;
 }
 
+/* A hex digit's value, or -1. */
+static int
+unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* The row's account from its hex, into out->account (malloc'd), if it is
+ * one a list line can hold: 1 to ACCOUNT_MAX bytes, no control byte.
+ * Any other is left out; the row stands. */
+static void
+take_account(const char *h, size_t n, struct db_row *out)
+{
+	char *a;
+
+	out->account = 0;
+	out->alen = 0;
+	if (n == 0 || n % 2 || n / 2 > ACCOUNT_MAX || !(a = malloc(n / 2 + 1)))
+		return;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = unhex(h[2 * i]), lo = unhex(h[2 * i + 1]);
+
+		if (hi < 0 || lo < 0 || hi * 16 + lo < 0x20 ||
+		    hi * 16 + lo == 0x7f) {
+			free(a);
+			return;
+		}
+		a[i] = (char)(hi * 16 + lo);
+	}
+	a[n / 2] = '\0';
+	out->account = a;
+	out->alen = n / 2;
+}
+
 /* One row checked into out; a refused one is counted, the first kept
  * for the fetch's one line. */
 static int
@@ -451,8 +516,11 @@ take_row(const PGresult *res, int i, struct db_row *out, int64_t *seq,
 
 	if (!scan_i64(PQgetvalue(res, i, 3), seq))
 		*seq = 0;
-	if (!why)
+	if (!why) {
+		take_account(PQgetvalue(res, i, 4),
+			     (size_t)PQgetlength(res, i, 4), out);
 		return 1;
+	}
 	if (!r->n++) {
 		r->why = why;
 		log_sanitize(r->first, sizeof r->first, PQgetvalue(res, i, 0),
@@ -499,7 +567,7 @@ fetch_batches(struct db *d, struct db_rows *rows, db_each *each, void *arg,
 	      struct fail *f)
 {
 	PGresult *res;
-	int n;
+	int n, r;
 
 	do {
 		res = run(d, "unable to read roam.relay", SQL_FETCH_BATCH, 0, 0,
@@ -510,7 +578,10 @@ fetch_batches(struct db *d, struct db_rows *rows, db_each *each, void *arg,
 		rows->n = rows->refused = 0;
 		take_rows(res, n, rows, &d->refused);
 		PQclear(res);
-		if (n && each(arg, rows, f) == -1)
+		r = n ? each(arg, rows, f) : 0;
+		for (size_t i = 0; i < rows->n; i++)
+			free(rows->v[i].account);
+		if (r == -1)
 			return -1;
 	} while (n == DB_BATCH);
 	return 0;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* db.h: the roam.relay table in PostgreSQL, through libpq: roamsync's
  * alone; nothing else links libpq. */
 #ifndef DB_H
@@ -17,6 +18,8 @@ struct db_change {
 	char ip[IP_FMTLEN];
 	uint64_t age;
 	int closed;
+	char *account; /* a login's, or NULL; the caller's to free */
+	size_t alen;
 };
 
 /* A row read back, checked: a canonical address. */
@@ -24,6 +27,8 @@ struct db_row {
 	char ip[IP_FMTLEN];
 	uint64_t age; /* ms before the database's now; 0 if ahead */
 	int closed;
+	char *account; /* who opened it, or NULL; valid for the batch */
+	size_t alen;
 };
 
 /* Rows are read, checked and handed on this many at a time: a resync

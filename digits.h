@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* digits.h: a field of 1 to max decimal digits, nothing else, as a number. */
 #ifndef DIGITS_H
 #define DIGITS_H

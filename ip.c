@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ip.c: client addresses, parsed strictly and printed as tcpserver does. */
 #include <arpa/inet.h>
 #include <string.h>

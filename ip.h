@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ip.h: client addresses, parsed strictly and printed as tcpserver does. */
 #ifndef IP_H
 #define IP_H

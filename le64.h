@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* le64.h: 64-bit numbers in files, eight bytes, little-endian. */
 #ifndef LE64_H
 #define LE64_H

@@ -1,8 +1,10 @@
-/* listindex.c: open-smtp.index, where each address's line is in the list,
- * so that a login refreshes its timestamp in place. */
+/* SPDX-License-Identifier: ISC */
+/* listindex.c: open-smtp.index, where each address's line is in the list up
+ * to the size it was written for; lines appended since are read on a miss. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,13 +14,59 @@
 #include "openlist.h"
 
 /*
- * A tinycdb file: each address maps to the offset and length of its line
- * (16 bytes), and the key STAMP to the device, inode and size of the list
- * it describes (24 bytes). It is derived data, checked against the list
- * and the line whenever it is read, so it is written without fsync, and a
- * failure to write it only costs the next login a full pass.
+ * A tinycdb file: each address maps to the offset and length of its first
+ * line (16 bytes), and the key STAMP to the device, inode and size of the
+ * list it describes (24 bytes): the whole lines up to that size. Lines
+ * appended since (the tail) are read on a miss. It is derived data,
+ * checked against the list and the line whenever it is read, so it is
+ * written without fsync; the builder writes it anew when it is missing,
+ * names another list, or the tail passes 1/256 of the list: a miss reads
+ * the tail under the lock, so it must stay short (at 1,000,000 lines,
+ * about 4,000 lines), while the index costs as much to write as the cdb.
  */
 #define STAMP "#list"
+#define TAIL_PART 256
+
+/* The list the index names, through its file descriptor (a few preads). */
+static int
+stamp_of(int ifd, struct fileid *id)
+{
+	unsigned char v[24];
+	unsigned dlen;
+
+	if (cdb_seek(ifd, STAMP, sizeof STAMP - 1, &dlen) <= 0 ||
+	    dlen != sizeof v || cdb_bread(ifd, v, sizeof v) != 0)
+		return 0;
+	*id = (struct fileid){
+	    .dev = get64(v), .ino = get64(v + 8), .size = get64(v + 16)};
+	return 1;
+}
+
+/* Whether the list's index covers it up to size, where size >= the
+ * covered part (a list cut short since is not the same list). */
+static int
+covers(const struct fileid *stamp, const struct fileid *list)
+{
+	return stamp->dev == list->dev && stamp->ino == list->ino &&
+	       stamp->size <= list->size;
+}
+
+/* Whether the builder should write the index anew for list (the whole
+ * lines read, or the part a writer needs covered). */
+int
+listindex_due(int dirfd, const struct fileid *list)
+{
+	struct fileid stamp;
+	int ifd = openat(dirfd, ROAM_INDEX,
+			 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int ok = ifd != -1 && stamp_of(ifd, &stamp) && stamp.dev == list->dev &&
+		 stamp.ino == list->ino;
+
+	if (ifd != -1)
+		close(ifd);
+	return !ok || (stamp.size < list->size &&
+		       list->size - stamp.size > list->size / TAIL_PART);
+}
 
 int
 listindex_open(struct listindex_writer *w, int dirfd, struct fail *f)
@@ -48,8 +96,7 @@ listindex_add(struct listindex_writer *w, const char *ip, uint64_t off,
 		w->a.err = errno;
 }
 
-/* Once the list is written: the index names it, ready to follow it into
- * place. */
+/* Once every line is added: the index names the list it covers. */
 void
 listindex_finish(struct listindex_writer *w, const struct fileid *list)
 {
@@ -69,7 +116,7 @@ listindex_finish(struct listindex_writer *w, const struct fileid *list)
 	(void)atomicfile_finish(&w->a, &ignored);
 }
 
-/* After the list's rename; without an index the next login takes a pass. */
+/* After the cdb's rename; without an index, lookups read the whole list. */
 void
 listindex_rename(struct listindex_writer *w)
 {
@@ -77,6 +124,7 @@ listindex_rename(struct listindex_writer *w)
 
 	if (w->a.ready)
 		(void)atomicfile_rename(&w->a, &ignored);
+	atomicfile_release(&w->a);
 }
 
 void
@@ -87,214 +135,183 @@ listindex_abort(struct listindex_writer *w)
 	atomicfile_abort(&w->a);
 }
 
-/* One record, read with a few preads (cdb_seek), far cheaper than mapping
- * a large index for one lookup. */
-static enum lookup
-get(int fd, const char *key, unsigned klen, unsigned char *buf, unsigned want)
+/* x is listed at off, its line e: where its timestamp's digits are. */
+static void
+place(struct found *x, uint64_t off, const struct openentry *e)
 {
-	unsigned dlen;
-	int r = cdb_seek(fd, key, klen, &dlen);
+	const char *tab = memchr(e->raw, '\t', e->rawlen);
+	size_t p = (size_t)(tab - e->raw) + 1;
 
-	if (r <= 0)
-		return r < 0 ? LOOKUP_UNKNOWN : LOOKUP_ABSENT;
-	return dlen == want && cdb_bread(fd, buf, (int)want) == 0
-		   ? LOOKUP_FOUND
-		   : LOOKUP_UNKNOWN;
+	while (p < e->rawlen && e->raw[p] == ' ')
+		p++;
+	x->listed = 1;
+	x->tspos = off + p;
+	x->tslen = e->rawlen - p;
+	x->ts = e->ts;
 }
 
-/* Where an address's line is: the list open, its timestamp's digits. */
-struct place {
-	int fd;
-	uint64_t tspos, ts;
-	size_t tslen;
-};
-
-/* Whether the line at off, as the index gives it, is ip's entry. */
+/* 1 if the index's answer for x holds (x placed if listed), 0 if the
+ * index does not match the list. A few preads (cdb_seek): cheaper than
+ * mapping a large index for a few lookups. */
 static int
-is_entry(int fd, uint64_t off, uint64_t len, uint64_t size, const char *ip,
-	 struct place *pl)
+lookup(int ifd, int lfd, uint64_t size, struct found *x)
 {
 	char line[OPENLIST_LINEMAX + 1];
+	unsigned char v[16];
 	struct openentry e;
-	const char *tab;
+	uint64_t off, len;
+	unsigned dlen;
+	int r = cdb_seek(ifd, x->ip, (unsigned)strlen(x->ip), &dlen);
 
+	if (r <= 0)
+		return r == 0;
+	if (dlen != sizeof v || cdb_bread(ifd, v, sizeof v) != 0)
+		return 0;
+	off = get64(v);
+	len = get64(v + 8);
 	if (len >= sizeof line - 1 || off + len >= size ||
-	    pread(fd, line, len + 1, (off_t)off) != (ssize_t)len + 1 ||
+	    pread(lfd, line, len + 1, (off_t)off) != (ssize_t)len + 1 ||
 	    line[len] != '\n' ||
 	    openlist_parse_line(line, len, &e) != LINE_ENTRY ||
-	    strcmp(e.ip, ip) != 0)
+	    strcmp(e.ip, x->ip) != 0)
 		return 0;
-	tab = memchr(line, '\t', len);
-	/* vpopmail's old "<TAB><SPACE>epoch": the digits only. */
-	if (tab[1] == ' ')
-		tab++;
-	pl->tspos = off + (uint64_t)(tab - line) + 1;
-	pl->tslen = (size_t)(len - (uint64_t)(tab - line) - 1);
-	pl->ts = e.ts;
+	place(x, off, &e);
 	return 1;
 }
 
-/* Whether the open list is the one the index's stamp names; its size. */
-static int
-same_list(int fd, const unsigned char *stamp, uint64_t *size)
+/* The index's answers for each of v; 0 if it does not cover the list,
+ * else the size it covers. */
+static uint64_t
+indexed(int dirfd, int lfd, const struct fileid *list, struct found *v,
+	size_t n)
 {
-	struct stat st;
-	struct fileid have, want = {.dev = get64(stamp),
-				    .ino = get64(stamp + 8),
-				    .size = get64(stamp + 16)};
-
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
-		return 0;
-	fileid_of(&have, &st);
-	*size = have.size;
-	return fileid_same(&have, &want);
-}
-
-/* ip's timestamp rewritten in place if ts is later and has as many
- * digits; LOOKUP_UNKNOWN if it cannot be. */
-static enum lookup
-rewrite(const struct place *pl, uint64_t ts)
-{
-	char digits[24];
-	size_t n;
-
-	if (ts <= pl->ts)
-		return LOOKUP_FOUND;
-	n = (size_t)snprintf(digits, sizeof digits, "%llu",
-			     (unsigned long long)ts);
-	if (n != pl->tslen ||
-	    pwrite(pl->fd, digits, n, (off_t)pl->tspos) != (ssize_t)n)
-		return LOOKUP_UNKNOWN;
-	return LOOKUP_FOUND;
-}
-
-/*
- * Finds ip's line through the index, checked against the list it names
- * (device, inode and size) and against the line itself. LOOKUP_FOUND
- * leaves the list open (with flags) in pl.
- */
-static enum lookup
-locate(int dirfd, const char *ip, int flags, struct place *pl)
-{
-	unsigned char stamp[24], val[16];
-	uint64_t size;
-	enum lookup found;
+	struct fileid stamp;
+	uint64_t from = 0;
 	int ifd = openat(dirfd, ROAM_INDEX,
 			 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	if (ifd == -1)
-		return LOOKUP_UNKNOWN;
-	found = get(ifd, STAMP, sizeof STAMP - 1, stamp, sizeof stamp) ==
-			LOOKUP_FOUND
-		    ? get(ifd, ip, (unsigned)strlen(ip), val, sizeof val)
-		    : LOOKUP_UNKNOWN;
+		return 0;
+	if (stamp_of(ifd, &stamp) && covers(&stamp, list)) {
+		from = stamp.size;
+		for (size_t i = 0; from && i < n; i++)
+			if (!lookup(ifd, lfd, list->size, &v[i]))
+				from = 0;
+	}
 	close(ifd);
-	if (found == LOOKUP_UNKNOWN)
-		return LOOKUP_UNKNOWN;
-	/* O_NONBLOCK: a FIFO put there must not hang the lookup. */
-	pl->fd = openat(dirfd, ROAM_LIST,
-			flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (pl->fd == -1)
-		return LOOKUP_UNKNOWN;
-	if (!same_list(pl->fd, stamp, &size) ||
-	    (found == LOOKUP_FOUND &&
-	     !is_entry(pl->fd, get64(val), get64(val + 8), size, ip, pl)))
-		found = LOOKUP_UNKNOWN;
-	if (found != LOOKUP_FOUND)
-		close(pl->fd);
-	return found;
+	return from;
 }
 
-/* What the index says of ip; reads only, takes no lock. */
-enum lookup
-listindex_find(int dirfd, const char *ip)
+static int
+by_ip(const void *key, const void *member)
 {
-	struct place pl;
-	enum lookup r = locate(dirfd, ip, O_RDONLY, &pl);
+	return strcmp(key, ((const struct found *)member)->ip);
+}
 
-	if (r == LOOKUP_FOUND)
-		close(pl.fd);
-	return r;
+/* The bytes [from, to) of fd, in a new buffer. */
+static char *
+read_range(int fd, uint64_t from, uint64_t to)
+{
+	size_t len = (size_t)(to - from), got = 0;
+	char *text = malloc(len);
+
+	while (text && got < len) {
+		ssize_t r =
+		    pread(fd, text + got, len - got, (off_t)(from + got));
+
+		if (r <= 0 && !(r == -1 && errno == EINTR)) {
+			if (r == 0)
+				errno = EIO;
+			free(text);
+			return 0;
+		}
+		if (r > 0)
+			got += (size_t)r;
+	}
+	return text;
+}
+
+/* The lines from from on, each looked for among v (sorted by address):
+ * the first line of an address that the index did not place is its. */
+static int
+scan(int lfd, uint64_t from, uint64_t size, struct found *v, size_t n,
+     struct fail *f)
+{
+	struct openlist_cursor c = {.len = (size_t)(size - from)};
+	struct openentry e;
+	struct found *x;
+	char *text;
+
+	if (from >= size)
+		return 0;
+	if (!(text = read_range(lfd, from, size))) {
+		FAILSYS(f, "unable to read ", ROAM_LIST);
+		return -1;
+	}
+	c.text = text;
+	while (openlist_next(&c, &e) != LINE_EMPTY)
+		if (e.ip[0] && (x = bsearch(e.ip, v, n, sizeof *v, by_ip)) &&
+		    !x->listed)
+			place(x, from + (uint64_t)(e.raw - text), &e);
+	free(text);
+	return 0;
 }
 
 /*
- * Under the lock: rewrites ip's timestamp in place, unless it is newer
- * already, when the new one has as many digits (true from 2001 to 2286).
- * LOOKUP_UNKNOWN when the caller must rewrite the list instead. A crash
- * can only leave the old digits, the new ones, or (across a sector) a
- * mix: a timestamp in between.
+ * Under the writers' lock: each of v (sorted by address, no two alike)
+ * placed if listed in the list open as lfd: through the index for the
+ * part it covers, then by reading the rest. An index that does not match
+ * the list, or a line that is not what it says, means reading it all:
+ * then 1, the list is not the one the last build indexed (another
+ * program wrote it, or the index is gone).
  */
-enum lookup
-listindex_refresh(int dirfd, const char *ip, uint64_t ts)
+int
+listindex_find(int dirfd, int lfd, struct found *v, size_t n, struct fail *f)
 {
-	struct place pl;
-	enum lookup r = locate(dirfd, ip, O_RDWR, &pl);
+	struct fileid list;
+	struct stat st;
+	uint64_t from;
 
-	if (r != LOOKUP_FOUND)
-		return r;
-	r = rewrite(&pl, ts);
-	close(pl.fd);
-	return r;
+	if (fstat(lfd, &st) == -1) {
+		FAILSYS(f, "unable to stat ", ROAM_LIST);
+		return -1;
+	}
+	fileid_of(&list, &st);
+	for (size_t i = 0; i < n; i++)
+		v[i].listed = 0;
+	if (!(from = indexed(dirfd, lfd, &list, v, n)))
+		for (size_t i = 0; i < n; i++)
+			v[i].listed = 0;
+	if (scan(lfd, from, list.size, v, n, f) == -1)
+		return -1;
+	return !from && list.size;
 }
 
 /*
- * A merge's many lookups under one lock: the index mapped and the list
- * opened once, where a lookup each would open both (a resync's batch of
- * 4,096 rows cost more than the pass it saved). ok is 0 when either is
- * missing or the index is not the list's: every lookup is then
- * LOOKUP_UNKNOWN.
+ * Under the writers' lock: x's timestamp rewritten in place, unless it is
+ * later already, when the new one has as many digits (true from 2001 to
+ * 2286): 1 when it has not (the caller rewrites the list). A crash can
+ * only leave the old digits, the new ones or, across a sector, a mix: a
+ * timestamp in between.
  */
-void
-listindex_batch_open(struct listindex_batch *b, int dirfd)
+int
+listindex_refresh(int lfd, struct found *x, uint64_t ts, struct fail *f)
 {
-	unsigned char stamp[24];
+	char digits[24];
+	size_t n;
 
-	*b = (struct listindex_batch){.lfd = -1};
-	b->ifd = openat(dirfd, ROAM_INDEX,
-			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (b->ifd == -1)
-		return;
-	if (cdb_init(&b->idx, b->ifd) == -1) {
-		close(b->ifd);
-		b->ifd = -1;
-		return;
+	if (ts <= x->ts)
+		return 0;
+	n = (size_t)snprintf(digits, sizeof digits, "%llu",
+			     (unsigned long long)ts);
+	if (n != x->tslen)
+		return 1;
+	if (pwrite(lfd, digits, n, (off_t)x->tspos) != (ssize_t)n) {
+		if (errno == 0)
+			errno = EIO;
+		FAILSYS(f, "unable to write ", ROAM_LIST);
+		return -1;
 	}
-	if (cdb_find(&b->idx, STAMP, sizeof STAMP - 1) <= 0 ||
-	    cdb_datalen(&b->idx) != sizeof stamp)
-		return;
-	memcpy(stamp, cdb_getdata(&b->idx), sizeof stamp);
-	b->lfd = openat(dirfd, ROAM_LIST,
-			O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	b->ok = b->lfd != -1 && same_list(b->lfd, stamp, &b->size);
-}
-
-/* As listindex_refresh, through the batch's index and list. */
-enum lookup
-listindex_batch_refresh(struct listindex_batch *b, const char *ip, uint64_t ts)
-{
-	struct place pl = {.fd = b->lfd};
-	const unsigned char *val;
-	int r;
-
-	if (!b->ok)
-		return LOOKUP_UNKNOWN;
-	r = cdb_find(&b->idx, ip, (unsigned)strlen(ip));
-	if (r <= 0)
-		return r < 0 ? LOOKUP_UNKNOWN : LOOKUP_ABSENT;
-	val = cdb_getdata(&b->idx);
-	if (cdb_datalen(&b->idx) != 16 ||
-	    !is_entry(b->lfd, get64(val), get64(val + 8), b->size, ip, &pl))
-		return LOOKUP_UNKNOWN;
-	return ts ? rewrite(&pl, ts) : LOOKUP_FOUND;
-}
-
-void
-listindex_batch_close(struct listindex_batch *b)
-{
-	if (b->ifd != -1) {
-		cdb_free(&b->idx);
-		close(b->ifd);
-	}
-	if (b->lfd != -1)
-		close(b->lfd);
+	x->ts = ts;
+	return 0;
 }

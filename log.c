@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* log.c: one-line messages on stderr, and failures kept for the caller. */
 #include <errno.h>
 #include <fcntl.h>

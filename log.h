@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* log.h: one-line messages on stderr (or where a login chain allows), and
  * failures kept for the caller. */
 #ifndef LOG_H

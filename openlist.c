@@ -1,9 +1,13 @@
+/* SPDX-License-Identifier: ISC */
 /* openlist.c: the open-smtp list: "IP:rule<TAB>epoch" lines, vpopmail's
  * format, read and written. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "digits.h"
 #include "openlist.h"
@@ -126,18 +130,6 @@ openlist_next(struct openlist_cursor *c, struct openentry *e)
 	return LINE_EMPTY;
 }
 
-/* "NAME line N: WHAT: "line"", the line made printable. */
-void
-openlist_warn(const char *name, size_t lineno, const char *what,
-	      const char *line, size_t len)
-{
-	char num[24], safe[LOG_SAFE];
-
-	snprintf(num, sizeof num, "%zu", lineno);
-	log_sanitize(safe, sizeof safe, line, len);
-	log_warn(name, " line ", num, ": ", what, ": ", safe);
-}
-
 /* One more line of t's kind; the first is kept to be shown. */
 void
 openlist_tally(struct openlist_tally *t, size_t lineno,
@@ -165,6 +157,39 @@ openlist_report(const char *name, const struct openlist_tally *t,
 	log_sanitize(safe, sizeof safe, t->raw, t->rawlen);
 	log_warn(name, ": ", n, " ", t->n == 1 ? one : many,
 		 t->n == 1 ? ", line " : ", the first line ", num, ": ", safe);
+}
+
+/*
+ * The value a good entry's rule sets in the variable var (the last, as
+ * tcpserver leaves it), copied into buf (room for size, NUL-terminated,
+ * cut to fit): its whole length, or -1 if the rule does not set var.
+ */
+long
+openlist_var(const struct openentry *e, const char *var, char *buf, size_t size)
+{
+	char *data = malloc(e->rulelen + 2);
+	size_t dlen, n = strlen(var), vlen = 0;
+	const char *val = 0;
+
+	if (!data ||
+	    rules_compile(e->rule, e->rulelen, data, &dlen) != RULES_OK) {
+		free(data);
+		return -1;
+	}
+	for (size_t i = 0; i < dlen; i += strlen(data + i) + 1)
+		if (data[i] == '+' && strncmp(data + i + 1, var, n) == 0 &&
+		    data[i + 1 + n] == '=') {
+			val = data + i + 2 + n;
+			vlen = strlen(val);
+		}
+	if (val && size) {
+		size_t k = vlen < size - 1 ? vlen : size - 1;
+
+		memcpy(buf, val, k);
+		buf[k] = '\0';
+	}
+	free(data);
+	return val ? (long)vlen : -1;
 }
 
 /* Decimal digits of v and their count; buf has room for 20. */
@@ -231,43 +256,126 @@ openlist_relay_rule(const char *env, char **rule)
 	return RULE_OK;
 }
 
-/* Starts a new list; w->id names its temp (its size comes at the end). */
+/* The list open read-write (made 0644, owned like the directory, if
+ * missing); never through a link, never anything but a regular file. */
 int
-openlist_writer_open(struct openlist_writer *w, int dirfd, struct fail *f)
+openlist_open(int dirfd, struct fail *f)
 {
 	struct stat st;
+	int fd = openat(dirfd, ROAM_LIST,
+			O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
-	w->off = 0;
-	if (atomicfile_open(&w->a, dirfd, ROAM_LIST, 0644, f) == -1)
-		return -1;
-	if (fstat(w->a.fd, &st) == -1) {
-		FAILSYS(f, "unable to stat ", w->a.tmp);
-		atomicfile_abort(&w->a);
+	/* A new list's name is on disk before any line is answered. */
+	if (fd == -1 && errno == ENOENT && fstat(dirfd, &st) == 0 &&
+	    (fd = roamdir_create(dirfd, ROAM_LIST, O_RDWR | O_NONBLOCK, 0644,
+				 &st)) != -1 &&
+	    fsync(dirfd) == -1 && errno != EINVAL) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd == -1 && errno == ELOOP) {
+		FAIL(f, 111, "refusing to read ", ROAM_LIST,
+		     ": it is a symbolic link");
 		return -1;
 	}
-	fileid_of(&w->id, &st);
+	if (fd == -1 && errno != EISDIR) {
+		FAILSYS(f, "unable to open ", ROAM_LIST);
+		return -1;
+	}
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		FAIL(f, 111, "refusing to read ", ROAM_LIST,
+		     ": not a regular file");
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Writes all of text at off; -1 with errno. */
+static int
+write_at(int fd, const char *text, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t r = pwrite(fd, text, len, (off_t)off);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		text += r;
+		len -= (size_t)r;
+		off += (uint64_t)r;
+	}
 	return 0;
 }
 
-/* Appends a line, a good entry in canonical form; returns its length
- * without the newline. */
-size_t
+/*
+ * Appends text, whole lines, at the end of the list, in one write: after
+ * a newline if a killed writer left a partial last line, so that no line
+ * runs into another. Then fsync. On any failure the list is cut back to
+ * its old end: nothing is half appended.
+ */
+int
+openlist_append(int lfd, const char *text, size_t len, struct fail *f)
+{
+	struct stat st;
+	char last = '\n', *buf;
+	size_t skip;
+
+	if (fstat(lfd, &st) == -1) {
+		FAILSYS(f, "unable to stat ", ROAM_LIST);
+		return -1;
+	}
+	if (st.st_size && pread(lfd, &last, 1, st.st_size - 1) != 1) {
+		FAILSYS(f, "unable to read ", ROAM_LIST);
+		return -1;
+	}
+	if (!(buf = malloc(len + 1))) {
+		FAILSYS(f, "unable to append to ", ROAM_LIST);
+		return -1;
+	}
+	buf[0] = '\n';
+	memcpy(buf + 1, text, len);
+	skip = last == '\n';
+	if (write_at(lfd, buf + skip, len + 1 - skip, (uint64_t)st.st_size) ==
+		-1 ||
+	    fsync(lfd) == -1) {
+		FAILSYS(f, "unable to append to ", ROAM_LIST);
+		(void)!ftruncate(lfd, st.st_size);
+		free(buf);
+		return -1;
+	}
+	free(buf);
+	return 0;
+}
+
+/* Starts a new list. */
+int
+openlist_writer_open(struct openlist_writer *w, int dirfd, struct fail *f)
+{
+	return atomicfile_open(&w->a, dirfd, ROAM_LIST, 0644, f);
+}
+
+/* Appends a line, a good entry in canonical form; whether that differs
+ * from the line as it was. */
+int
 openlist_writer_add(struct openlist_writer *w, const struct openentry *e)
 {
 	char buf[OPENLIST_LINEMAX];
 	size_t n;
 
-	if (e->ip[0]) {
-		n = openlist_format(buf, e);
-		atomicfile_write(&w->a, buf, n);
-	} else {
+	if (!e->ip[0]) {
 		atomicfile_write(&w->a, e->raw, e->rawlen);
 		atomicfile_write(&w->a, "\n", 1);
-		n = e->rawlen + 1;
+		return 0;
 	}
-	w->off += n;
-	w->id.size = w->off;
-	return n - 1;
+	n = openlist_format(buf, e);
+	atomicfile_write(&w->a, buf, n);
+	return n - 1 != e->rawlen || memcmp(buf, e->raw, n - 1) != 0;
 }
 
 /* Writes out and syncs the new list, ready to be renamed into place. */

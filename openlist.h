@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* openlist.h: the open-smtp list: "IP:rule<TAB>epoch" lines, vpopmail's
  * format, read and written. */
 #ifndef OPENLIST_H
@@ -36,8 +37,10 @@ enum relay_rule openlist_relay_rule(const char *env, char **rule);
 enum line_kind openlist_parse_line(const char *line, size_t len,
 				   struct openentry *e);
 size_t openlist_format(char buf[OPENLIST_LINEMAX], const struct openentry *e);
+long openlist_var(const struct openentry *e, const char *var, char *buf,
+		  size_t size);
 
-/* Lines a pass reports in one warning, never one by one: how many, and
+/* Lines a walk reports in one warning, never one by one: how many, and
  * the first (raw points into the text walked). */
 struct openlist_tally {
 	size_t n, lineno;
@@ -49,8 +52,8 @@ void openlist_tally(struct openlist_tally *t, size_t lineno,
 void openlist_report(const char *name, const struct openlist_tally *t,
 		     const char *one, const char *many);
 
-/* Walks the lines of a list or journal text, skipping empty lines; counts
- * the malformed ones in bad. */
+/* Walks the lines of a list, skipping empty lines; counts the malformed
+ * ones in bad. */
 struct openlist_cursor {
 	const char *text;
 	size_t len, pos, lineno;
@@ -60,18 +63,18 @@ struct openlist_cursor {
 	struct openlist_tally ahead; /* times ahead, counted by the caller */
 };
 enum line_kind openlist_next(struct openlist_cursor *c, struct openentry *e);
-void openlist_warn(const char *name, size_t lineno, const char *what,
-		   const char *line, size_t len);
+
+/* Under the writers' lock: the list open read-write, made if missing;
+ * whole lines appended to it, synced. */
+int openlist_open(int dirfd, struct fail *f);
+int openlist_append(int lfd, const char *text, size_t len, struct fail *f);
 
 /* Writes a new list. */
 struct openlist_writer {
 	struct atomicfile a;
-	uint64_t off;	  /* the length written so far */
-	struct fileid id; /* the new list, as written so far */
 };
 int openlist_writer_open(struct openlist_writer *w, int dirfd, struct fail *f);
-size_t openlist_writer_add(struct openlist_writer *w,
-			   const struct openentry *e);
+int openlist_writer_add(struct openlist_writer *w, const struct openentry *e);
 int openlist_writer_finish(struct openlist_writer *w, struct fail *f);
 void openlist_writer_abort(struct openlist_writer *w);
 

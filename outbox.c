@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* outbox.c: open-smtp.outbox, this host's logins and closes waiting for
  * roamsync to pass them on to the other hosts. */
 #include <errno.h>
@@ -118,28 +119,55 @@ outbox_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* "+IP<TAB>SECONDS.MMM" for a login, "-IP..." for a close, and a
- * newline. */
-size_t
-outbox_format(char buf[OUTBOX_LINEMAX], enum outbox_kind k, const char *ip,
-	      uint64_t ms)
+/* Whether a login's account can go in a line: 1 to ACCOUNT_MAX bytes,
+ * none a control byte. */
+static int
+account_fits(const char *a, size_t len)
 {
-	int n =
-	    snprintf(buf, OUTBOX_LINEMAX, "%c%s\t%llu.%03u\n",
-		     k == OUTBOX_CLOSE ? '-' : '+', ip,
-		     (unsigned long long)(ms / 1000), (unsigned)(ms % 1000));
-
-	return n > 0 && n < OUTBOX_LINEMAX ? (size_t)n : 0;
+	if (!a || len == 0 || len > ACCOUNT_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)a[i] < 0x20 || a[i] == 0x7f)
+			return 0;
+	return 1;
 }
 
-/* A login, once answered. Not synced: roamsync also passes on the whole
- * list each time it connects. */
+/* "+IP<TAB>SECONDS.MMM" for a login, then "<TAB>ACCOUNT" if it has one
+ * that fits; "-IP..." for a close; and a newline. */
+size_t
+outbox_format(char buf[OUTBOX_LINEMAX], enum outbox_kind k, const char *ip,
+	      const char *account, size_t alen, uint64_t ms)
+{
+	int n =
+	    snprintf(buf, OUTBOX_LINEMAX, "%c%s\t%llu.%03u",
+		     k == OUTBOX_CLOSE ? '-' : '+', ip,
+		     (unsigned long long)(ms / 1000), (unsigned)(ms % 1000));
+	size_t len;
+
+	if (n <= 0 || n >= OUTBOX_LINEMAX - 1)
+		return 0;
+	len = (size_t)n;
+	if (k == OUTBOX_LOGIN && account_fits(account, alen) &&
+	    len + 2 + alen <= OUTBOX_LINEMAX) {
+		buf[len++] = '\t';
+		memcpy(buf + len, account, alen);
+		len += alen;
+	}
+	buf[len++] = '\n';
+	return len;
+}
+
+/* A login, once answered, with its account if known. Not synced:
+ * roamsync also passes on the whole list each time it connects. */
 enum outbox_status
-outbox_add_login(const char *dir, const char *ip, uint64_t ms, struct fail *f)
+outbox_add_login(const char *dir, const char *ip, const char *account,
+		 size_t alen, uint64_t ms, struct fail *f)
 {
 	char buf[OUTBOX_LINEMAX];
 
-	return append(dir, buf, outbox_format(buf, OUTBOX_LOGIN, ip, ms), 0, f);
+	return append(dir, buf,
+		      outbox_format(buf, OUTBOX_LOGIN, ip, account, alen, ms),
+		      0, f);
 }
 
 /* A close (clearopensmtp -d), synced. */
@@ -148,7 +176,8 @@ outbox_add_close(const char *dir, const char *ip, uint64_t ms, struct fail *f)
 {
 	char buf[OUTBOX_LINEMAX];
 
-	return append(dir, buf, outbox_format(buf, OUTBOX_CLOSE, ip, ms), 1, f);
+	return append(dir, buf, outbox_format(buf, OUTBOX_CLOSE, ip, 0, 0, ms),
+		      1, f);
 }
 
 /* "SECONDS" or "SECONDS.MMM" in milliseconds, all of s; a time past
@@ -170,7 +199,8 @@ scan_time(const char *s, size_t len, uint64_t *ms)
 }
 
 /*
- * One line without its newline: "+IP<TAB>time" or "-IP<TAB>time"; a
+ * One line without its newline: "+IP<TAB>time", then "<TAB>ACCOUNT" for
+ * a login (ev->account points into the line), or "-IP<TAB>time"; a
  * login's list line, as earlier versions wrote it, in whole seconds. An
  * address that is also a prefix to tcpserver (ip_alone) is refused.
  */
@@ -178,7 +208,7 @@ enum outbox_kind
 outbox_parse_line(const char *line, size_t len, struct outbox_event *ev)
 {
 	struct openentry e;
-	const char *tab;
+	const char *tab, *end;
 	enum outbox_kind k = OUTBOX_BAD;
 
 	*ev = (struct outbox_event){0};
@@ -192,10 +222,18 @@ outbox_parse_line(const char *line, size_t len, struct outbox_event *ev)
 			k = OUTBOX_LOGIN;
 		}
 	} else if ((tab = memchr(line, '\t', len)) &&
-		   ip_canonical(ev->ip, line + 1, (size_t)(tab - line) - 1) &&
-		   scan_time(tab + 1, len - (size_t)(tab - line) - 1,
-			     &ev->ms)) {
-		k = line[0] == '-' ? OUTBOX_CLOSE : OUTBOX_LOGIN;
+		   ip_canonical(ev->ip, line + 1, (size_t)(tab - line) - 1)) {
+		size_t rest = len - (size_t)(tab - line) - 1;
+
+		end = memchr(tab + 1, '\t', rest);
+		if (end && line[0] == '+' &&
+		    account_fits(end + 1, (size_t)(line + len - end - 1))) {
+			ev->account = end + 1;
+			ev->alen = (size_t)(line + len - end - 1);
+			rest = (size_t)(end - tab - 1);
+		}
+		if ((!end || ev->account) && scan_time(tab + 1, rest, &ev->ms))
+			k = line[0] == '-' ? OUTBOX_CLOSE : OUTBOX_LOGIN;
 	}
 	if (k == OUTBOX_BAD || !ip_alone(ev->ip)) {
 		*ev = (struct outbox_event){0};

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* rebuild.c: tcp.smtp and the open list compiled into tcp.smtp.cdb. */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,8 +36,11 @@ bad_line(const char *line, size_t n, size_t lineno, struct fail *f)
 	     num, ": unable to parse this line: ", safe);
 }
 
+/* tcp.smtp's lines, each record handed to add (ctx); tmp names where
+ * they go, for a failure to write. */
 static int
-add_rules(struct rebuild *rb, const char *text, size_t len, struct fail *f)
+add_rules(const char *text, size_t len, rules_emit *add, void *ctx,
+	  const char *tmp, struct fail *f)
 {
 	size_t pos = 0, lineno = 0;
 
@@ -46,14 +50,13 @@ add_rules(struct rebuild *rb, const char *text, size_t len, struct fail *f)
 		enum rules_status r;
 
 		lineno++;
-		r = rules_parse_line(text + pos, end - pos, add_record,
-				     &rb->cm);
+		r = rules_parse_line(text + pos, end - pos, add, ctx);
 		if (r == RULES_BAD) {
 			bad_line(text + pos, end - pos, lineno, f);
 			return -1;
 		}
 		if (r == RULES_SYS) {
-			FAILSYS(f, "unable to write ", rb->a.tmp);
+			FAILSYS(f, "unable to write ", tmp);
 			return -1;
 		}
 		pos = end;
@@ -105,6 +108,34 @@ rules_missing(int dirfd, struct fail *f)
 	return 0;
 }
 
+static int
+no_record(void *ctx, const char *k, size_t kl, const char *d, size_t dl)
+{
+	(void)ctx;
+	(void)k;
+	(void)kl;
+	(void)d;
+	(void)dl;
+	return 0;
+}
+
+/* Whether tcp.smtp compiles, as rebuild_open would find it: before a
+ * change that the build must follow. */
+int
+rebuild_check(int dirfd, struct fail *f)
+{
+	char *text;
+	size_t len;
+	int r;
+
+	if (roamdir_read(dirfd, ROAM_RULES, 1, &text, &len, 0, f) == -1 ||
+	    (!text && rules_missing(dirfd, f) == -1))
+		return -1;
+	r = text ? add_rules(text, len, no_record, 0, "", f) : 0;
+	free(text);
+	return r;
+}
+
 /*
  * Starts a new tcp.smtp.cdb with tcp.smtp's records, as tcprules would
  * write them; the open addresses follow with rebuild_add. tcpserver takes
@@ -118,7 +149,6 @@ rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
 	char *text;
 	size_t len;
 
-	rb->rule = rb->data = 0;
 	rb->rulelen = rb->datalen = 0;
 	if (roamdir_read(dirfd, ROAM_RULES, 1, &text, &len, 0, f) == -1 ||
 	    (!text && rules_missing(dirfd, f) == -1))
@@ -133,7 +163,8 @@ rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
 		atomicfile_abort(&rb->a);
 		return -1;
 	}
-	if (text && add_rules(rb, text, len, f) == -1) {
+	if (text &&
+	    add_rules(text, len, add_record, &rb->cm, rb->a.tmp, f) == -1) {
 		free(text);
 		rebuild_abort(rb);
 		return -1;
@@ -146,29 +177,17 @@ rebuild_open(struct rebuild *rb, int dirfd, struct fail *f)
 static int
 set_rule(struct rebuild *rb, const char *rule, size_t rulelen, struct fail *f)
 {
-	char *t = malloc(rulelen + 1), *d = malloc(rulelen + 2);
-
-	if (!t || !d) {
-		free(t);
-		free(d);
-		FAILSYS(f, "unable to compile a rule");
-		return -1;
-	}
-	if (rules_compile(rule, rulelen, d, &rb->datalen) != RULES_OK) {
+	if (rulelen > REBUILD_RULEMAX ||
+	    rules_compile(rule, rulelen, rb->data, &rb->datalen) != RULES_OK) {
 		char safe[LOG_SAFE];
 
-		free(t);
-		free(d);
+		rb->rulelen = 0;
 		log_sanitize(safe, sizeof safe, rule, rulelen);
 		FAIL(f, 100, "unable to parse this rule: ", safe);
 		return -1;
 	}
-	free(rb->rule);
-	free(rb->data);
-	memcpy(t, rule, rulelen);
-	rb->rule = t;
+	memcpy(rb->rule, rule, rulelen);
 	rb->rulelen = rulelen;
-	rb->data = d;
 	return 0;
 }
 
@@ -181,7 +200,7 @@ int
 rebuild_add(struct rebuild *rb, const char *ip, const char *rule,
 	    size_t rulelen, struct fail *f)
 {
-	if ((!rb->rule || rulelen != rb->rulelen ||
+	if ((!rb->rulelen || rulelen != rb->rulelen ||
 	     memcmp(rule, rb->rule, rulelen) != 0) &&
 	    set_rule(rb, rule, rulelen, f) == -1)
 		return -1;
@@ -192,20 +211,11 @@ rebuild_add(struct rebuild *rb, const char *ip, const char *rule,
 	return 0;
 }
 
-static void
-forget_rule(struct rebuild *rb)
-{
-	free(rb->rule);
-	free(rb->data);
-	rb->rule = rb->data = 0;
-}
-
 /* Writes the tables and syncs the new cdb, ready to be renamed into place;
  * on error the temp goes. */
 int
 rebuild_finish(struct rebuild *rb, struct fail *f)
 {
-	forget_rule(rb);
 	if (cdb_make_finish(&rb->cm) == -1) {
 		FAILSYS(f, "unable to write ", rb->a.tmp);
 		atomicfile_abort(&rb->a);
@@ -219,54 +229,24 @@ rebuild_finish(struct rebuild *rb, struct fail *f)
 void
 rebuild_abort(struct rebuild *rb)
 {
-	forget_rule(rb);
 	(void)cdb_make_finish(&rb->cm);
 	atomicfile_abort(&rb->a);
 }
 
-/* Whether tcp.smtp.cdb has a record for ip; 0 when it cannot be read. */
+/* Whether tcp.smtp.cdb has a record for each of the n addresses, each
+ * at the start of a record of size bytes; 0 when it cannot be read. A
+ * few preads each: cheaper than mapping a large cdb. */
 int
-rebuild_has(int dirfd, const char *ip)
+rebuild_has(int dirfd, const char *ip, size_t n, size_t size)
 {
 	unsigned dlen;
-	int fd, r;
+	int fd, r = 1;
 
 	fd = openat(dirfd, ROAM_CDB, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1)
 		return 0;
-	/* A few preads: cheaper than mapping a large cdb for one lookup. */
-	r = cdb_seek(fd, ip, (unsigned)strlen(ip), &dlen) > 0;
+	for (size_t i = 0; r && i < n; i++, ip += size)
+		r = cdb_seek(fd, ip, (unsigned)strlen(ip), &dlen) > 0;
 	close(fd);
 	return r;
-}
-
-/* Many lookups under one lock: tcp.smtp.cdb mapped once; -1 if it cannot
- * be (then every address takes the pass). */
-int
-rebuild_map(int dirfd, struct cdb *c)
-{
-	int fd = openat(dirfd, ROAM_CDB, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd == -1)
-		return -1;
-	if (cdb_init(c, fd) == -1) {
-		close(fd);
-		return -1;
-	}
-	return 0;
-}
-
-int
-rebuild_mapped_has(struct cdb *c, const char *ip)
-{
-	return cdb_find(c, ip, (unsigned)strlen(ip)) > 0;
-}
-
-void
-rebuild_unmap(struct cdb *c)
-{
-	int fd = cdb_fileno(c);
-
-	cdb_free(c);
-	close(fd);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* roamdir.c: the roam directory: its files, its writers' lock, file
  * creation and reading. */
 #include <dirent.h>
@@ -21,12 +22,6 @@ fileid_of(struct fileid *id, const struct stat *st)
 	id->dev = (uint64_t)st->st_dev;
 	id->ino = (uint64_t)st->st_ino;
 	id->size = (uint64_t)st->st_size;
-}
-
-int
-fileid_same(const struct fileid *a, const struct fileid *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->size == b->size;
 }
 
 /* ROAM_DIR, or the default the build chose. */
@@ -59,8 +54,11 @@ on_alarm(int sig)
 	(void)sig;
 }
 
-/* Interrupts a blocked flock every TICK_US (on: 0 stops it). */
-#define TICK_US 5000
+/* Interrupts a blocked flock every TICK_US (on: 0 stops it), so that a
+ * deadline passed before flock() blocked is seen at the next tick. Not
+ * shorter: every waiter wakes at each tick (bench/: a burst's waiters
+ * woke 9 times a login at 5 ms). */
+#define TICK_US 100000
 static void
 set_timer(int on)
 {
@@ -73,14 +71,12 @@ set_timer(int on)
 }
 
 /*
- * flock(op: LOCK_EX or LOCK_SH) for at most ms milliseconds (ETIMEDOUT),
- * or until done(arg), if set, says the holder did the waiter's work
- * (EALREADY). A repeating timer interrupts the wait, so a signal that
- * arrives before flock() blocks is not lost, and done is asked at every
- * tick.
+ * flock(op: LOCK_EX or LOCK_SH) for at most ms milliseconds (ETIMEDOUT).
+ * A repeating timer interrupts the wait, so that a signal that arrives
+ * before flock() blocks is not lost.
  */
 static int
-lock_bounded(int fd, int op, unsigned ms, roamdir_done *done, void *arg)
+lock_bounded(int fd, int op, unsigned ms)
 {
 	struct sigaction sa = {.sa_handler = on_alarm}, old;
 	tain deadline;
@@ -107,10 +103,6 @@ lock_bounded(int fd, int op, unsigned ms, roamdir_done *done, void *arg)
 		tain_now_g();
 		if (!tain_less(&STAMP, &deadline)) {
 			errno = ETIMEDOUT;
-			break;
-		}
-		if (done && done(arg)) {
-			errno = EALREADY;
 			break;
 		}
 	}
@@ -173,11 +165,12 @@ roamdir_open_or_create(int dirfd, const char *name, int flags)
 }
 
 /*
- * Removes temp files left by writers killed while holding the lock; call
- * it under the lock, before writing.
+ * Removes the temp files of names (a NULL-terminated list) left by writers
+ * killed while holding the lock that guards them; call it under that
+ * lock, before writing.
  */
 void
-roamdir_sweep(int dirfd)
+roamdir_sweep(int dirfd, const char *const *names)
 {
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
@@ -189,49 +182,45 @@ roamdir_sweep(int dirfd)
 		return;
 	}
 	while ((de = readdir(d)))
-		if (atomicfile_is_temp(de->d_name, ROAM_LIST) ||
-		    atomicfile_is_temp(de->d_name, ROAM_CDB) ||
-		    atomicfile_is_temp(de->d_name, ROAM_INDEX))
-			unlinkat(dirfd, de->d_name, 0);
+		for (const char *const *n = names; *n; n++)
+			if (atomicfile_is_temp(de->d_name, *n))
+				unlinkat(dirfd, de->d_name, 0);
 	closedir(d);
 }
 
 /*
  * Opens (creating it 0600, owned like the directory) and locks the lock
- * file; returns its descriptor, ROAMDIR_FAILED, or ROAMDIR_DONE when
- * done (if not NULL) ended the wait. 0600 keeps other local users from
- * taking the lock and stalling every writer.
+ * file name, waiting at most ms; returns its descriptor, or -1. 0600 keeps
+ * other local users from taking the lock and stalling every writer.
  */
 int
-roamdir_lock_or_done(int dirfd, const char *dir, unsigned ms,
-		     roamdir_done *done, void *arg, struct fail *f)
+roamdir_lock(int dirfd, const char *dir, const char *name, unsigned ms,
+	     struct fail *f)
 {
 	struct stat st;
-	int fd = roamdir_open_or_create(dirfd, ROAM_LOCK, O_RDWR);
+	int fd = roamdir_open_or_create(dirfd, name, O_RDWR);
 
 	if (fd == -1) {
-		FAILSYS(f, "unable to open ", dir, "/", ROAM_LOCK);
+		FAILSYS(f, "unable to open ", dir, "/", name);
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		FAIL(f, 111, "unable to lock ", dir, "/", ROAM_LOCK,
+		FAIL(f, 111, "unable to lock ", dir, "/", name,
 		     ": not a regular file");
 		close(fd);
 		return -1;
 	}
-	if (lock_bounded(fd, LOCK_EX, ms, done, arg) == -1) {
+	if (lock_bounded(fd, LOCK_EX, ms) == -1) {
 		int saved = errno;
 
 		close(fd);
 		errno = saved;
-		if (errno == EALREADY)
-			return ROAMDIR_DONE;
 		if (errno == ETIMEDOUT)
-			FAIL(f, 111, "unable to lock ", dir, "/", ROAM_LOCK,
+			FAIL(f, 111, "unable to lock ", dir, "/", name,
 			     ": timed out");
 		else
-			FAILSYS(f, "unable to lock ", dir, "/", ROAM_LOCK);
-		return ROAMDIR_FAILED;
+			FAILSYS(f, "unable to lock ", dir, "/", name);
+		return -1;
 	}
 	return fd;
 }
@@ -240,13 +229,7 @@ roamdir_lock_or_done(int dirfd, const char *dir, unsigned ms,
 int
 roamdir_flock(int fd, int op, unsigned ms)
 {
-	return lock_bounded(fd, op, ms, 0, 0);
-}
-
-int
-roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f)
-{
-	return roamdir_lock_or_done(dirfd, dir, ms, 0, 0, f);
+	return lock_bounded(fd, op, ms);
 }
 
 /* Reads fd to its end into *text (st_size bytes expected); -1 with errno. */

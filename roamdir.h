@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* roamdir.h: the roam directory: its files, its writers' lock, file
  * creation and reading. */
 #ifndef ROAMDIR_H
@@ -19,8 +20,7 @@
 #define ROAM_CDB "tcp.smtp.cdb"
 /* And ours: open-smtp(5) says what each is for. */
 #define ROAM_INDEX "open-smtp.index"
-#define ROAM_JOURNAL "open-smtp.journal"
-#define ROAM_MERGING "open-smtp.journal.merging"
+#define ROAM_BUILD_LOCK "tcp.smtp.cdb.lock"
 #define ROAM_OUTBOX "open-smtp.outbox"
 #define ROAM_SENDING "open-smtp.outbox.sending"
 
@@ -33,18 +33,13 @@ struct fileid {
 };
 
 void fileid_of(struct fileid *id, const struct stat *st);
-int fileid_same(const struct fileid *a, const struct fileid *b);
 
 const char *roamdir_path(void);
 int roamdir_open(const char *dir, struct fail *f);
-int roamdir_lock(int dirfd, const char *dir, unsigned ms, struct fail *f);
-/* Asked while waiting for the lock: nonzero when the wait may end. */
-typedef int roamdir_done(void *arg);
-enum { ROAMDIR_FAILED = -1, ROAMDIR_DONE = -2 };
-int roamdir_lock_or_done(int dirfd, const char *dir, unsigned ms,
-			 roamdir_done *done, void *arg, struct fail *f);
+int roamdir_lock(int dirfd, const char *dir, const char *name, unsigned ms,
+		 struct fail *f);
 int roamdir_flock(int fd, int op, unsigned ms);
-void roamdir_sweep(int dirfd);
+void roamdir_sweep(int dirfd, const char *const *names);
 int roamdir_create(int dirfd, const char *name, int flags, mode_t mode,
 		   const struct stat *like);
 int roamdir_open_or_create(int dirfd, const char *name, int flags);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* roamsync.c: shares the open relay list of several hosts through
  * PostgreSQL: this host's logins and closes out, the others' in. */
 #include <malloc.h>
@@ -8,6 +9,7 @@
 
 #include <skalibs/types.h>
 
+#include "account.h"
 #include "db.h"
 #include "log.h"
 #include "openlist.h"
@@ -21,7 +23,7 @@
 static void
 usage(void)
 {
-	log_fatal(100, "usage: roamsync [-i] [-m MINUTES] | -V");
+	log_fatal(100, "usage: roamsync [-i] [-m MINUTES] [-p FILE] | -V");
 }
 
 static void
@@ -65,10 +67,10 @@ main(int argc, char **argv)
 	int c, schema = 0;
 
 	log_prog = "roamsync";
-	/* A long-lived process: the list read and the pass's buffers go
+	/* A long-lived process: the list read and a build's buffers go
 	 * back to the system when freed. glibc would otherwise raise its
 	 * threshold to the largest block freed and keep such blocks in the
-	 * heap (bench/cluster: 16 MiB private where a pass needs 10). */
+	 * heap (bench/cluster: 16 MiB private where a build needs 10). */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	opterr = 0;
 	signal(SIGPIPE, SIG_IGN);
@@ -76,11 +78,13 @@ main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	if ((s = getenv("ROAM_MINUTES")) && *s)
 		minutes = minutes_of("ROAM_MINUTES", s);
-	while ((c = getopt(argc, argv, "im:V")) != -1) {
+	while ((c = getopt(argc, argv, "im:p:V")) != -1) {
 		if (c == 'i')
 			schema = 1;
 		else if (c == 'm')
 			minutes = minutes_of("minutes", optarg);
+		else if (c == 'p')
+			cf.prom = optarg;
 		else if (c == 'V')
 			version_print(log_prog);
 		else
@@ -98,6 +102,14 @@ main(int argc, char **argv)
 		bad_value("ROAM_RELAY_ENV", env ? env : "",
 			  "not NAME=\"value\",... as tcprules takes");
 	cf.rule = rule;
+	cf.var = ACCOUNT_VAR_DEFAULT;
+	if ((env = getenv("ROAM_ACCOUNT_ENV")) && !*env)
+		cf.var = 0;
+	else if (env && !account_var_ok(env))
+		bad_value("ROAM_ACCOUNT_ENV", env,
+			  "not a variable's name (letters, digits, _)");
+	else if (env)
+		cf.var = env;
 	cf.dir = roamdir_path();
 	cf.maxage = (uint64_t)minutes * 60;
 	sync_run(&cf);

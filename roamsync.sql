@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- roamsync.sql: the tables roamsync(8) shares the open relay list through.
 --
 -- roamsync -i runs this file (compiled into it); so may
@@ -7,7 +8,8 @@
 --
 -- roam.relay holds one row per address: the time of its last login, or of
 -- its close, in milliseconds since the epoch by the database's clock
--- (at_ms), and seq,
+-- (at_ms), the account that opened it (account, bytes as the login
+-- gave them, NULL if none is known), and seq,
 -- which every insert or update sets anew from roam.relay_seq. Writers take
 -- their turn (an advisory lock held to their commit), so seq grows in
 -- commit order and a host that has read every row up to seq N has missed
@@ -27,8 +29,12 @@ BEGIN
 		ip text PRIMARY KEY,
 		at_ms bigint NOT NULL,
 		closed boolean NOT NULL DEFAULT false,
-		seq bigint NOT NULL DEFAULT 0
+		seq bigint NOT NULL DEFAULT 0,
+		account bytea
 	);
+	-- The account that opened the address (NULL: none known): a table
+	-- of earlier versions gains it in place.
+	ALTER TABLE roam.relay ADD COLUMN IF NOT EXISTS account bytea;
 	-- A table of earlier versions, in whole seconds (at), is brought to
 	-- milliseconds in place, once: a roamsync of those versions then
 	-- fails on every statement rather than misorder the changes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* rules.c: tcprules lines, parsed exactly as ucspi-tcp's tcprules does. */
 #include <errno.h>
 #include <stdint.h>

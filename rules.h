@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* rules.h: tcprules lines, parsed exactly as ucspi-tcp's tcprules does. */
 #ifndef RULES_H
 #define RULES_H

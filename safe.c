@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* safe.c: whether the roam directory and its files may be written by no
  * one but their owners, as OpenSSH's StrictModes asks of a user's files. */
 #include <fcntl.h>
@@ -12,8 +13,8 @@
 
 /* Every file a writer reads or writes, after the directory itself ("."). */
 static const char *const files[] = {
-    ".",	ROAM_LIST,    ROAM_LOCK,    ROAM_RULES,	 ROAM_CDB,
-    ROAM_INDEX, ROAM_JOURNAL, ROAM_MERGING, ROAM_OUTBOX, ROAM_SENDING,
+    ".",	ROAM_LIST,	 ROAM_LOCK,   ROAM_RULES,   ROAM_CDB,
+    ROAM_INDEX, ROAM_BUILD_LOCK, ROAM_OUTBOX, ROAM_SENDING,
 };
 
 /*

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* safe.h: whether the roam directory and its files may be written by no
  * one but their owners, as OpenSSH's StrictModes asks of a user's files. */
 #ifndef SAFE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* sync.c: roamsync's work: this host's logins and closes pushed to the
  * database, the other hosts' merged here. */
 #include <errno.h>
@@ -9,12 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "db.h"
 #include "openlist.h"
 #include "outbox.h"
 #include "roamdir.h"
 #include "safe.h"
 #include "sync.h"
+#include "syncmetrics.h"
 #include "update.h"
 
 /* Retries after a failure: from 100 ms, doubling, to at most 1 s, so
@@ -43,6 +46,9 @@ struct sync {
 	size_t resynced;	  /* the rows it merged so far */
 	struct outbox_reader *rd; /* the taken outbox, a buffer at a time */
 	struct db_change *batch;  /* DB_BATCH changes to push */
+	size_t nbad, badline;	  /* its unreadable lines, and the first */
+	char bad[LOG_SAFE];
+	struct syncmetrics m; /* -p */
 };
 
 static uint64_t
@@ -91,10 +97,33 @@ change_of(struct db_change *c, const char *ip, uint64_t ms, int closed,
 	memcpy(c->ip, ip, sizeof c->ip);
 	c->age = now > ms ? now - ms : 0;
 	c->closed = closed;
+	c->account = 0;
+	c->alen = 0;
+}
+
+/* A copy of a login's account for its change (the line it was read from
+ * goes); none if out of memory. */
+static void
+account_to(struct db_change *c, const char *a, size_t len)
+{
+	if (!a || !len || !(c->account = malloc(len + 1)))
+		return;
+	memcpy(c->account, a, len);
+	c->account[len] = '\0';
+	c->alen = len;
+}
+
+static void
+free_accounts(struct db_change *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].account);
+		c[i].account = 0;
+	}
 }
 
 /* Up to DB_BATCH of the taken outbox's next lines as changes, into
- * s->batch; a malformed line is warned of. -1, or how many. */
+ * s->batch; the malformed lines counted. -1, or how many. */
 static int
 outbox_batch(struct sync *s, size_t *n, struct fail *f)
 {
@@ -108,12 +137,14 @@ outbox_batch(struct sync *s, size_t *n, struct fail *f)
 	while (*n < DB_BATCH && (r = outbox_next(s->rd, &line, &len, f)) == 1) {
 		enum outbox_kind k = outbox_parse_line(line, len, &ev);
 
-		if (k == OUTBOX_BAD)
-			openlist_warn(ROAM_SENDING, s->rd->lineno,
-				      "ignoring malformed line", line, len);
-		else if (k != OUTBOX_EMPTY)
-			change_of(&s->batch[(*n)++], ev.ip, ev.ms,
+		if (k == OUTBOX_BAD && !s->nbad++) {
+			s->badline = s->rd->lineno;
+			log_sanitize(s->bad, sizeof s->bad, line, len);
+		} else if (k != OUTBOX_EMPTY && k != OUTBOX_BAD) {
+			change_of(&s->batch[*n], ev.ip, ev.ms,
 				  k == OUTBOX_CLOSE, now);
+			account_to(&s->batch[(*n)++], ev.account, ev.alen);
+		}
 	}
 	return r;
 }
@@ -125,6 +156,7 @@ struct merging {
 	int in_order;
 	int failed; /* a merge here, not the database */
 	size_t n;
+	uint64_t newest; /* the least age of the rows pulled, in ms */
 };
 
 static int merge_batch(void *arg, const struct db_rows *rows, struct fail *f);
@@ -136,9 +168,26 @@ static int merge_batch(void *arg, const struct db_rows *rows, struct fail *f);
 static int
 read_back(struct sync *s, const struct db_change *c, size_t n, struct fail *f)
 {
-	struct merging m = {.s = s};
+	struct merging m = {.s = s, .newest = UINT64_MAX};
 
 	return db_fetch_pushed(s->db, c, n, merge_batch, &m, f);
+}
+
+/* One line for all the unreadable lines of a taken outbox. */
+static void
+report_bad(struct sync *s)
+{
+	char n[24], num[24];
+
+	if (!s->nbad)
+		return;
+	snprintf(n, sizeof n, "%zu", s->nbad);
+	snprintf(num, sizeof num, "%zu", s->badline);
+	log_warn(ROAM_SENDING, ": ", n,
+		 s->nbad == 1 ? " unreadable line dropped, line "
+			      : " unreadable lines dropped, the first line ",
+		 num, ": ", s->bad);
+	s->nbad = 0;
 }
 
 /* The taken outbox pushed, DB_BATCH lines a statement, each batch read
@@ -150,12 +199,18 @@ push_taken(struct sync *s, struct fail *f)
 	int more = 1;
 
 	while (more) {
-		if ((more = outbox_batch(s, &n, f)) == -1)
+		int r;
+
+		more = outbox_batch(s, &n, f);
+		r = more == -1 || (n && (db_push(s->db, s->batch, n, f) == -1 ||
+					 read_back(s, s->batch, n, f) == -1));
+		free_accounts(s->batch, n);
+		if (r)
 			return -1;
-		if (n && (db_push(s->db, s->batch, n, f) == -1 ||
-			  read_back(s, s->batch, n, f) == -1))
-			return -1;
+		if (n)
+			syncmetrics_note(&s->m, &s->m.push_ms, wall_ms());
 	}
+	report_bad(s);
 	return 0;
 }
 
@@ -187,6 +242,21 @@ push_outbox(struct sync *s, struct fail *f)
 	return 0;
 }
 
+/* The account a list line names, for its change. */
+static void
+list_account(const struct sync *s, const struct openentry *e,
+	     struct db_change *c)
+{
+	char name[ACCOUNT_MAX + 1];
+	long n;
+
+	if (!s->cf->var)
+		return;
+	n = openlist_var(e, s->cf->var, name, sizeof name);
+	if (n > 0 && n <= ACCOUNT_MAX)
+		account_to(c, name, (size_t)n);
+}
+
 /*
  * Every open address of the list, as logins at their times, DB_BATCH at
  * a time: what this host opened while the outbox was missing reaches the
@@ -213,33 +283,57 @@ push_list(struct sync *s, struct fail *f)
 		more = openlist_next(&cur, &e) != LINE_EMPTY;
 		if (more && e.ip[0] && ip_alone(e.ip) &&
 		    (now > ms_of(e.ts) ? now - ms_of(e.ts) : 0) <=
-			ms_of(s->cf->maxage))
-			change_of(&c[n++], e.ip, ms_of(e.ts), 0, now);
+			ms_of(s->cf->maxage)) {
+			change_of(&c[n], e.ip, ms_of(e.ts), 0, now);
+			list_account(s, &e, &c[n++]);
+		}
 		if (n && (n == DB_BATCH || !more)) {
 			r = db_push(s->db, c, n, f);
+			free_accounts(c, n);
 			n = 0;
+			if (r == 0)
+				syncmetrics_note(&s->m, &s->m.push_ms,
+						 wall_ms());
 		}
 	}
 	free(text);
 	return r;
 }
 
+/* An open row's rule: this host's, with the row's account in the
+ * account's variable, if it can be held (*own: the rule to free). */
+static void
+rule_of(const struct sync *s, const struct db_row *row, struct openentry *e,
+	char **own)
+{
+	*own = 0;
+	e->rule = s->cf->rule;
+	if (s->cf->var && row->account &&
+	    account_rule(s->cf->rule, s->cf->var, row->account, row->alen,
+			 own) == ACCOUNT_OK)
+		e->rule = *own;
+	e->rulelen = strlen(e->rule);
+}
+
 /* Rows into arrivals: open ones younger than the expiry age, with this
- * host's rule and a time on its clock, in whole seconds as the list's;
- * closed ones, with the second of the close: a close drops no line of a
- * later second. */
+ * host's rule (and their account) and a time on its clock, in whole seconds as
+ * the list's; closed ones, with the second of the close: a close drops no line
+ * of a later second. */
 static int
 merge_rows(struct sync *s, const struct db_rows *rows, struct outcome *o,
 	   struct fail *f)
 {
 	struct openentry *v = calloc(rows->n + 1, sizeof *v);
+	char **own = calloc(rows->n + 1, sizeof *own);
 	uint64_t now = wall_ms();
 	struct arrivals a = {.now = now / 1000};
 	size_t nopen = 0, nclosed = rows->n;
 	int r = 0;
 
 	*o = (struct outcome){0};
-	if (!v) {
+	if (!v || !own) {
+		free(v);
+		free(own);
 		FAILSYS(f, "unable to merge the changes");
 		return -1;
 	}
@@ -251,8 +345,7 @@ merge_rows(struct sync *s, const struct db_rows *rows, struct outcome *o,
 			continue;
 		e = row->closed ? &v[--nclosed] : &v[nopen++];
 		memcpy(e->ip, row->ip, sizeof e->ip);
-		e->rule = s->cf->rule;
-		e->rulelen = strlen(s->cf->rule);
+		rule_of(s, row, e, &own[i]);
 		e->ts = now > row->age ? (now - row->age) / 1000 : 0;
 	}
 	a.open = v;
@@ -261,6 +354,9 @@ merge_rows(struct sync *s, const struct db_rows *rows, struct outcome *o,
 	a.nclosed = rows->n - nclosed;
 	if (a.nopen || a.nclosed)
 		r = update_merge(s->cf->dir, &a, o, f);
+	for (size_t i = 0; i < rows->n; i++)
+		free(own[i]);
+	free(own);
 	free(v);
 	return r;
 }
@@ -279,6 +375,9 @@ merge_batch(void *arg, const struct db_rows *rows, struct fail *f)
 	m->n += rows->n;
 	if (m->in_order)
 		m->s->last = rows->last;
+	for (size_t i = 0; i < rows->n; i++)
+		if (rows->v[i].age < m->newest)
+			m->newest = rows->v[i].age;
 	return 0;
 }
 
@@ -288,11 +387,15 @@ merge_batch(void *arg, const struct db_rows *rows, struct fail *f)
 static int
 pull(struct sync *s, int64_t since, size_t *count, struct fail *f)
 {
-	struct merging m = {.s = s, .in_order = 1};
+	struct merging m = {.s = s, .in_order = 1, .newest = UINT64_MAX};
 	int r = db_fetch(s->db, since, merge_batch, &m, f);
 
 	if (count)
 		*count = m.n;
+	if (r == 0)
+		syncmetrics_note(&s->m, &s->m.pull_ms, wall_ms());
+	if (r == 0 && m.n)
+		syncmetrics_note(&s->m, &s->m.lag_ms, m.newest);
 	return r == -1 && m.failed ? -2 : r;
 }
 
@@ -353,6 +456,7 @@ link_up(struct sync *s)
 	}
 	db_describe(s->db, who, sizeof who);
 	log_info("connected to ", who);
+	syncmetrics_note(&s->m, &s->m.resyncs, s->m.resyncs + 1);
 	s->reported = 0;
 	s->behind = 0;
 	s->backoff = RETRY_MIN_MS;
@@ -382,7 +486,7 @@ read_events(struct sync *s)
 			if (ev->mask & IN_Q_OVERFLOW)
 				s->dirty = s->check_outbox = 1;
 			if (ev->len && strcmp(ev->name, ROAM_OUTBOX) == 0)
-				s->dirty = s->check_outbox = 1;
+				s->dirty = s->check_outbox = s->m.changed = 1;
 			p += sizeof *ev + ev->len;
 		}
 	}
@@ -403,6 +507,8 @@ wait_events(struct sync *s)
 
 	if (s->db && s->behind && s->retry_at < at)
 		at = s->retry_at;
+	if (syncmetrics_due(&s->m) < at)
+		at = syncmetrics_due(&s->m);
 	timeout = at > now ? (int)(at - now) : 0;
 
 	if (poll(p, 2, timeout) == -1) {
@@ -473,6 +579,9 @@ start(struct sync *s)
 	    safe_dir(s->dirfd, s->cf->dir, &f) == -1 ||
 	    outbox_create(s->dirfd, &f) == -1)
 		log_fatal(f.code, f.msg);
+	if (s->cf->prom && promfile_open(&s->m.pf, s->cf->prom, &f) == -1)
+		log_fatal(f.code, f.msg);
+	s->m.on = s->cf->prom != 0;
 	if (!(s->rd = malloc(sizeof *s->rd)) ||
 	    !(s->batch = calloc(DB_BATCH, sizeof *s->batch)))
 		log_fatal(111, "out of memory");
@@ -511,6 +620,10 @@ step(struct sync *s)
 		catch_up(s);
 	if (s->db)
 		take_notifications(s);
+	syncmetrics_flag(&s->m, &s->m.connected, s->db != 0);
+	syncmetrics_flag(&s->m, &s->m.behind, s->behind);
+	if (now_ms() >= syncmetrics_due(&s->m))
+		syncmetrics_write(&s->m, s->dirfd, now_ms());
 	if (!s->dirty || !s->db)
 		wait_events(s);
 }

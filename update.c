@@ -1,13 +1,16 @@
-/* update.c: every change to the relay state, under the writers' lock: a
- * login's address refreshed or added, waiting addresses merged, entries
- * expired or closed, other hosts' changes merged, the cdb rebuilt. */
+/* SPDX-License-Identifier: ISC */
+/* update.c: every change to the open list, under the writers' lock: a
+ * login's address refreshed in place or appended, other hosts' changes
+ * merged, entries expired or closed; then a build that covers them. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "journal.h"
+#include "account.h"
+#include "build.h"
 #include "listindex.h"
-#include "pending.h"
 #include "rebuild.h"
 #include "roamdir.h"
 #include "safe.h"
@@ -16,262 +19,306 @@
 /* A time further ahead than this is a bad clock or a planted line. */
 #define FUTURE_MAX 86400
 
-/* Up to this many new arrivals that find the lock taken wait in the
- * journal for its holder's pass (lock_merge); more take a pass of their
- * own. */
-#define MERGE_JOURNAL_MAX 256
-
-/* bench/ builds a variant without the journal, to measure what it saves. */
-#ifndef ROAM_AB_NO_JOURNAL
-#define ROAM_AB_NO_JOURNAL 0
-#endif
-
-/* One pass: the journal and the list read, the list, its index and the cdb
- * written anew. */
-struct pass {
-	int dirfd;
-	const struct plan *p;
+/* One change of the list, under the writers' lock. */
+struct change {
+	const struct plan *p;	    /* clearopensmtp's, or NULL */
+	const struct account *acct; /* a login's, under a limit, or NULL */
+	uint64_t now;
+	const struct openentry *adds; /* sorted by address, one each */
+	size_t nadds;
+	const struct openentry *closes; /* likewise */
+	size_t ncloses;
+	int rewrite; /* the whole list written anew */
 	struct outcome *o;
-	struct pending pend;
-	char *journal, *list;
-	size_t jlen, llen;
-	struct openlist_writer lw;
-	struct listindex_writer iw;
-	struct rebuild rb;
+	struct fileid mark; /* the list as left, for the build to cover */
+	int unindexed;	    /* another program wrote it, or no index */
 };
 
-/* Takes a time more than a day ahead as now, so that no line stays open
- * for ever; counted in c, for report. */
-static void
-not_future(struct pass *s, struct openlist_cursor *c, struct openentry *e)
-{
-	if (e->ts <= s->p->now + FUTURE_MAX)
-		return;
-	openlist_tally(&c->ahead, c->lineno, e);
-	e->ts = s->p->now;
-}
-
-/* One warning for each kind of line c counted in a file, not one a line:
- * unreadable lines are kept (the list) or dropped (the journal). */
-static void
-report(const char *name, const struct openlist_cursor *c, int dropped)
-{
-	if (dropped)
-		openlist_report(name, &c->bad, "unreadable line dropped",
-				"unreadable lines dropped");
-	else
-		openlist_report(name, &c->bad,
-				"unreadable line kept out of the rules",
-				"unreadable lines kept out of the rules");
-	openlist_report(name, &c->ahead,
-			"time more than a day ahead, taken as now",
-			"times more than a day ahead, taken as now");
-}
-
-/* The addresses to add: the journal's, then other hosts', then the
- * login's. */
 static int
-gather(struct pass *s, struct fail *f)
+ip_cmp(const void *key, const void *member)
 {
-	struct openlist_cursor c = {0};
-	struct openentry e;
-	enum line_kind r;
-
-	if (journal_take(s->dirfd, &s->journal, &s->jlen, f) == -1)
-		return -1;
-	c.text = s->journal;
-	c.len = s->jlen;
-	while ((r = openlist_next(&c, &e)) != LINE_EMPTY) {
-		if (r == LINE_BAD)
-			continue;
-		not_future(s, &c, &e);
-		if (pending_add(&s->pend, &e) == -1)
-			goto nomem;
-	}
-	report(ROAM_MERGING, &c, 1);
-	for (size_t i = 0; i < s->p->nadds; i++)
-		if (pending_add(&s->pend, &s->p->adds[i]) == -1)
-			goto nomem;
-	if (s->p->add && pending_add(&s->pend, s->p->add) == -1)
-		goto nomem;
-	return 0;
-nomem:
-	FAILSYS(f, "unable to gather the addresses to add");
-	return -1;
+	return strcmp(key, ((const struct openentry *)member)->ip);
 }
 
-/* tcp.smtp first, so that a bad line fails the pass before it writes;
- * then the list read and the writers started. */
 static int
-begin(struct pass *s, struct fail *f)
+by_ip(const void *a, const void *b)
 {
-	if (rebuild_open(&s->rb, s->dirfd, f) == -1)
-		return -1;
-	if (roamdir_read(s->dirfd, ROAM_LIST, 0, &s->list, &s->llen, 0, f) ==
-		-1 ||
-	    openlist_writer_open(&s->lw, s->dirfd, f) == -1) {
-		rebuild_abort(&s->rb);
-		return -1;
-	}
-	if (listindex_open(&s->iw, s->dirfd, f) == -1) {
-		openlist_writer_abort(&s->lw);
-		rebuild_abort(&s->rb);
-		return -1;
-	}
-	return 0;
+	return ip_cmp(((const struct openentry *)a)->ip, b);
 }
 
-/* A line that stays: in the list, its index and, if good, the cdb. */
-static int
-keep(struct pass *s, const struct openentry *e, struct fail *f)
+/* v sorted by address, one entry each (its latest time); the count. */
+static size_t
+distinct(struct openentry *v, size_t n)
 {
-	uint64_t off = s->lw.off;
-	size_t len = openlist_writer_add(&s->lw, e);
+	size_t k = 0;
 
-	if (!e->ip[0])
-		return 0;
-	listindex_add(&s->iw, e->ip, off, len);
-	return rebuild_add(&s->rb, e->ip, e->rule, e->rulelen, f);
+	qsort(v, n, sizeof *v, by_ip);
+	for (size_t i = 0; i < n; i++)
+		if (k && strcmp(v[k - 1].ip, v[i].ip) == 0) {
+			if (v[i].ts > v[k - 1].ts)
+				v[k - 1] = v[i];
+		} else {
+			v[k++] = v[i];
+		}
+	return k;
 }
 
-/* Whether a line goes: closed here (-d), closed on another host at a
- * second not before its time (a later login here stays), or expired. */
+/* Whether a listed entry leaves: closed (by -d, or later on another
+ * host) or expired. */
 static int
-dropped(struct pass *s, const struct openentry *e)
+leaves(const struct change *c, const struct openentry *e)
 {
-	const struct plan *p = s->p;
-	const struct waiting *w;
+	const struct openentry *x;
 
-	if (p->drop && strcmp(e->ip, p->drop) == 0) {
-		s->o->found = 1;
+	if (c->p && c->p->drop && strcmp(e->ip, c->p->drop) == 0) {
+		c->o->found = 1;
 		return 1;
 	}
-	if (p->drops && (w = pending_find(p->drops, e->ip)) && e->ts <= w->e.ts)
+	if (c->p && c->p->account &&
+	    account_of(e, c->p->account->var, c->p->account->name,
+		       c->p->account->len)) {
+		c->o->found = 1;
+		if (c->p->closed)
+			c->p->closed(c->p->arg, e->ip);
 		return 1;
-	return p->expire && p->now > e->ts && p->now - e->ts > p->maxage;
+	}
+	x = bsearch(e->ip, c->closes, c->ncloses, sizeof *x, ip_cmp);
+	if (x && e->ts <= x->ts)
+		return 1;
+	return c->p && c->p->expire && c->now > e->ts &&
+	       c->now - e->ts > c->p->maxage;
 }
 
-/* The list's lines: malformed ones kept as they are, waiting addresses
- * merged into theirs, the dropped ones left out. */
+/* The list's lines into w: malformed ones as they are, good ones in the
+ * canonical form, a time more than a day ahead as now, adds merged into
+ * their lines (the later time wins), leaving ones left out. Whether any
+ * of that changed the list. */
 static int
-walk(struct pass *s, struct fail *f)
+copy_lines(const struct change *c, struct openlist_cursor *cur,
+	   struct openlist_writer *w, char *merged)
 {
-	struct openlist_cursor c = {.text = s->list, .len = s->llen};
 	struct openentry e;
-	struct waiting *w;
-	enum line_kind r;
+	enum line_kind k;
+	int changed = 0;
 
-	while ((r = openlist_next(&c, &e)) != LINE_EMPTY) {
-		if (r != LINE_BAD) {
-			not_future(s, &c, &e);
-			w = pending_find(&s->pend, e.ip);
-			if (w && w->state == PENDING_WAITING) {
-				w->state = PENDING_MERGED;
-				if (w->e.ts > e.ts)
-					e.ts = w->e.ts;
+	while ((k = openlist_next(cur, &e)) != LINE_EMPTY) {
+		if (k == LINE_ENTRY) {
+			const struct openentry *x =
+			    bsearch(e.ip, c->adds, c->nadds, sizeof *x, ip_cmp);
+
+			if (e.ts > c->now + FUTURE_MAX) {
+				openlist_tally(&cur->ahead, cur->lineno, &e);
+				e.ts = c->now;
 			}
-			if (dropped(s, &e)) {
-				s->o->dropped++;
+			if (x && !merged[x - c->adds]) {
+				merged[x - c->adds] = 1;
+				c->o->refreshed++;
+				if (x->ts > e.ts) {
+					e.ts = x->ts;
+					changed = 1;
+				}
+			}
+			if (leaves(c, &e)) {
+				c->o->dropped++;
 				continue;
 			}
 		}
-		if (keep(s, &e, f) == -1)
-			return -1;
+		changed |= openlist_writer_add(w, &e);
 	}
-	report(ROAM_LIST, &c, 0);
+	/* The build that follows reports the unreadable lines. */
+	openlist_report(ROAM_LIST, &cur->ahead,
+			"time more than a day ahead, taken as now",
+			"times more than a day ahead, taken as now");
+	return changed || c->o->dropped;
+}
+
+/* The list written anew when lines leave, or a time cannot be written in
+ * place, the adds not listed at its end; as it was (no rename, the index
+ * still its) when nothing changes. */
+static int
+rewrite(int dirfd, const struct change *c, struct fail *f)
+{
+	static const char *const temps[] = {ROAM_LIST, 0};
+	struct openlist_cursor cur = {0};
+	struct openlist_writer w;
+	char *text = 0, *merged = calloc(c->nadds + 1, 1);
+	int r = -1, changed;
+
+	*c->o = (struct outcome){0};
+	roamdir_sweep(dirfd, temps);
+	if (!merged) {
+		FAILSYS(f, "unable to rewrite ", ROAM_LIST);
+		return -1;
+	}
+	if (roamdir_read(dirfd, ROAM_LIST, 0, &text, &cur.len, 0, f) == 0 &&
+	    openlist_writer_open(&w, dirfd, f) == 0) {
+		cur.text = text;
+		changed = copy_lines(c, &cur, &w, merged);
+		for (size_t i = 0; i < c->nadds; i++)
+			if (!merged[i]) {
+				openlist_writer_add(&w, &c->adds[i]);
+				c->o->added++;
+			}
+		if (!changed && !c->o->added) {
+			openlist_writer_abort(&w);
+			r = 0;
+		} else if (openlist_writer_finish(&w, f) == 0) {
+			r = atomicfile_rename(&w.a, f);
+		}
+		atomicfile_release(&w.a);
+	}
+	free(text);
+	free(merged);
+	return r;
+}
+
+/* Each of v's addresses, where the list has it. */
+static struct found *
+find_all(int dirfd, int lfd, const struct openentry *v, size_t n,
+	 int *unindexed, struct fail *f)
+{
+	struct found *x = calloc(n + 1, sizeof *x);
+	int r;
+
+	if (!x) {
+		FAILSYS(f, "unable to look ", ROAM_LIST, " up");
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		memcpy(x[i].ip, v[i].ip, sizeof x[i].ip);
+	if ((r = listindex_find(dirfd, lfd, x, n, f)) == -1) {
+		free(x);
+		return 0;
+	}
+	*unindexed |= r;
+	return x;
+}
+
+/* The adds not listed, as lines, appended in one write. */
+static int
+append_new(int lfd, const struct change *c, const struct found *x,
+	   struct fail *f)
+{
+	char line[OPENLIST_LINEMAX], *buf = 0;
+	size_t len = 0, cap = 0;
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < c->nadds; i++) {
+		size_t n;
+
+		if (x[i].listed)
+			continue;
+		n = openlist_format(line, &c->adds[i]);
+		if (!buf || len + n > cap) {
+			char *t = realloc(buf, cap = 2 * cap + n);
+
+			if (!t) {
+				FAILSYS(f, "unable to append to ", ROAM_LIST);
+				r = -1;
+				break;
+			}
+			buf = t;
+		}
+		memcpy(buf + len, line, n);
+		len += n;
+		c->o->added++;
+	}
+	if (r == 0 && len)
+		r = openlist_append(lfd, buf, len, f);
+	free(buf);
+	return r;
+}
+
+/* How many addresses the list holds open for the account: every line
+ * read, under the writers' lock, so that no other login adds one
+ * meanwhile. */
+static int
+count_held(int dirfd, const struct account *a, size_t *held, struct fail *f)
+{
+	struct openlist_cursor cur = {0};
+	struct openentry e;
+	enum line_kind k;
+	char *text = 0;
+
+	*held = 0;
+	if (roamdir_read(dirfd, ROAM_LIST, 0, &text, &cur.len, 0, f) == -1)
+		return -1;
+	cur.text = text;
+	while ((k = openlist_next(&cur, &e)) != LINE_EMPTY)
+		if (k == LINE_ENTRY && account_of(&e, a->var, a->name, a->len))
+			(*held)++;
+	free(text);
 	return 0;
 }
 
-/* The addresses not listed yet, at the end of the list. */
+/* A login's new address under a limit: whether its account may open
+ * one more. */
 static int
-append_new(struct pass *s, struct fail *f)
+within_limit(int dirfd, const struct change *c, const struct found *xa,
+	     struct fail *f)
 {
-	for (size_t i = 0; i < s->pend.n; i++) {
-		struct waiting *w = &s->pend.v[i];
+	const struct account *a = c->acct;
 
-		if (w->state != PENDING_WAITING || dropped(s, &w->e))
-			continue;
-		if (keep(s, &w->e, f) == -1)
-			return -1;
-		w->state = PENDING_ADDED;
-		s->o->added++;
-	}
-	return 0;
+	if (!a || !a->max || !a->var || !a->name || xa[0].listed)
+		return 1;
+	if (count_held(dirfd, a, &c->o->held, f) == -1)
+		return -1;
+	c->o->limited = c->o->held >= a->max;
+	return !c->o->limited;
 }
 
 /*
- * Every new file written out and synced first, so that a failed write or
- * sync leaves the old files as they were; then the renames: the list,
- * its index, the cdb derived from them. A crash between leaves the cdb
- * one pass behind, which the next pass, or the next login of an address
- * listed but missing from the cdb, mends. One directory sync, the
- * cdb's, covers the three renames.
+ * The adds refreshed in place where listed, the others appended in one
+ * write; or, when a close finds its address listed (and not since) or a
+ * time cannot be written in place, the list written anew.
  */
 static int
-commit(struct pass *s, struct fail *f)
+record(int dirfd, struct change *c, struct fail *f)
 {
-	/* The list goes to disk while the cdb's tables are written. */
-	atomicfile_writeback(&s->lw.a);
-	listindex_finish(&s->iw, &s->lw.id);
-	if (rebuild_finish(&s->rb, f) == -1) {
-		atomicfile_abort(&s->lw.a);
-		atomicfile_abort(&s->iw.a);
-		return -1;
-	}
-	if (openlist_writer_finish(&s->lw, f) == -1) {
-		atomicfile_abort(&s->iw.a);
-		atomicfile_abort(&s->rb.a);
-		return -1;
-	}
-	s->lw.a.nodirsync = 1;
-	if (atomicfile_rename(&s->lw.a, f) == -1) {
-		atomicfile_abort(&s->iw.a);
-		atomicfile_abort(&s->rb.a);
-		return -1;
-	}
-	listindex_rename(&s->iw);
-	return atomicfile_rename(&s->rb.a, f);
-}
+	struct found *xa = 0, *xc = 0;
+	struct stat st;
+	int lfd = openlist_open(dirfd, f), r = -1;
 
-static void
-pass_free(struct pass *s)
-{
-	atomicfile_release(&s->lw.a);
-	atomicfile_release(&s->iw.a);
-	atomicfile_release(&s->rb.a);
-	pending_free(&s->pend);
-	free(s->journal);
-	free(s->list);
-}
-
-/* One pass; its writers are aborted on any failure before the commit. */
-static int
-pass(int dirfd, const struct plan *p, struct outcome *o, struct fail *f)
-{
-	struct pass s = {.dirfd = dirfd, .p = p, .o = o};
-	int r = -1;
-
-	*o = (struct outcome){0};
-	roamdir_sweep(dirfd);
-	if (gather(&s, f) == -1 || begin(&s, f) == -1)
+	if (lfd == -1)
+		return -1;
+	if (!(xa = find_all(dirfd, lfd, c->adds, c->nadds, &c->unindexed, f)) ||
+	    !(xc = find_all(dirfd, lfd, c->closes, c->ncloses, &c->unindexed,
+			    f)))
 		goto out;
-	if (walk(&s, f) == -1 || append_new(&s, f) == -1) {
-		openlist_writer_abort(&s.lw);
-		listindex_abort(&s.iw);
-		rebuild_abort(&s.rb);
+	for (size_t i = 0; i < c->ncloses; i++)
+		if (xc[i].listed && xc[i].ts <= c->closes[i].ts)
+			c->rewrite = 1;
+	if ((r = within_limit(dirfd, c, xa, f)) != 1)
 		goto out;
+	for (size_t i = 0; !c->rewrite && i < c->nadds; i++) {
+		if (!xa[i].listed)
+			continue;
+		r = listindex_refresh(lfd, &xa[i], c->adds[i].ts, f);
+		if (r == -1)
+			goto out;
+		c->rewrite = r;
+		c->o->refreshed++;
 	}
-	if (commit(&s, f) == -1)
-		goto out;
-	if (p->opened)
-		p->opened(p->arg);
-	for (size_t i = 0; p->report && i < s.pend.n; i++)
-		if (s.pend.v[i].state == PENDING_ADDED)
-			log_info("relay opened for ", s.pend.v[i].e.ip);
-	journal_done(dirfd);
-	r = 0;
+	r = c->rewrite ? rewrite(dirfd, c, f) : append_new(lfd, c, xa, f);
+	if (r == 0 && !c->rewrite && fstat(lfd, &st) == 0)
+		fileid_of(&c->mark, &st);
 out:
-	pass_free(&s);
+	free(xa);
+	free(xc);
+	close(lfd);
+	return r;
+}
+
+/* The change, under the writers' lock. */
+static int
+locked(int dirfd, const char *dir, struct change *c, struct fail *f)
+{
+	int lockfd = roamdir_lock(dirfd, dir, ROAM_LOCK, ROAM_LOCK_MS, f), r;
+
+	if (lockfd == -1)
+		return -1;
+	r = c->rewrite ? rewrite(dirfd, c, f) : record(dirfd, c, f);
+	close(lockfd);
 	return r;
 }
 
@@ -288,247 +335,145 @@ open_safe(const char *dir, struct fail *f)
 	return dirfd;
 }
 
-/* Journaled addresses: the wait ends once the lock's holder has added
- * every one to the cdb. */
-struct arrived {
-	int dirfd;
-	const struct arrivals *a;
-};
-
-static int
-all_added(void *arg)
-{
-	const struct arrived *w = arg;
-
-	for (size_t i = 0; i < w->a->nopen; i++)
-		if (!rebuild_has(w->dirfd, w->a->open[i].ip))
-			return 0;
-	return 1;
-}
-
 /*
- * The lock, at once; or, for a new address, after journaling it, so that
- * whoever holds the lock adds it with the others waiting, in one pass:
- * then the wait ends (ROAMDIR_DONE) as soon as the holder's cdb has it,
- * and many logins cost one pass.
- */
-static int
-lock_login(int dirfd, const char *dir, const struct openentry *me,
-	   struct fail *f)
-{
-	struct arrivals one = {.open = me, .nopen = 1};
-	struct arrived w = {.dirfd = dirfd, .a = &one};
-	struct fail ignored;
-	int lockfd = roamdir_lock(dirfd, dir, 0, &ignored), journaled = 0;
-
-	if (lockfd != ROAMDIR_FAILED)
-		return lockfd;
-	if (!ROAM_AB_NO_JOURNAL &&
-	    listindex_find(dirfd, me->ip) != LOOKUP_FOUND)
-		journaled = journal_add(dirfd, me, &ignored) == 0;
-	return roamdir_lock_or_done(dirfd, dir, ROAM_LOCK_MS,
-				    journaled ? all_added : 0, &w, f);
-}
-
-/*
- * A login's address: a known one has its timestamp refreshed in place and
- * is open at once; any other, or one missing from the cdb (a pass failed
- * before), goes through a pass. Every writer merges what waits. A failed
- * pass leaves the address in the journal, for the next writer.
+ * A login's address: a listed one has its time refreshed in place, any
+ * other is appended, unless its account holds its most open already
+ * (o->limited: nothing changes); then a build covers it, unless it was
+ * listed, the cdb has it and the list is the one the last build indexed
+ * (no build). opened is called then.
  */
 int
 update_login(const char *dir, const struct openentry *me,
-	     void (*opened)(void *), void *arg, struct fail *f)
+	     const struct account *acct, void (*opened)(void *), void *arg,
+	     struct outcome *o, struct fail *f)
 {
-	struct plan plan = {.add = me,
-			    .now = me->ts,
-			    .report = 1,
-			    .opened = opened,
-			    .arg = arg};
-	struct outcome o;
-	struct fail ignored;
-	int dirfd, lockfd, known, r = 0;
+	struct change c = {
+	    .now = me->ts, .acct = acct, .adds = me, .nadds = 1, .o = o};
+	struct build_left left = {.oldfd = -1};
+	int dirfd = open_safe(dir, f), r;
 
-	if ((dirfd = open_safe(dir, f)) == -1)
+	*o = (struct outcome){0};
+	if (dirfd == -1)
 		return -1;
-	lockfd = lock_login(dirfd, dir, me, f);
-	if (lockfd == ROAMDIR_DONE) {
-		/* The holder's renames are on disk once the directory is;
-		 * the holder reports a failure to sync it. */
-		(void)fsync(dirfd);
+	r = locked(dirfd, dir, &c, f);
+	if (r == 0 && o->limited) {
 		close(dirfd);
 		return 0;
 	}
-	if (lockfd == ROAMDIR_FAILED) {
-		close(dirfd);
-		return -1;
+	if (r == 0 &&
+	    (o->added || c.rewrite || c.unindexed || !build_has(dirfd, me, 1)))
+		r = c.rewrite
+			? build_now(dirfd, dir, &left, f)
+			: build_cover(dirfd, dir, &c.mark, me, 1, &left, f);
+	if (r == 0 && !build_has(dirfd, me, 1)) {
+		FAIL(f, 111, "closed while it was being opened");
+		r = -1;
 	}
-	known = listindex_refresh(dirfd, me->ip, me->ts) == LOOKUP_FOUND &&
-		rebuild_has(dirfd, me->ip);
-	if (known) {
+	if (r == 0)
 		opened(arg);
-		plan = (struct plan){.now = me->ts};
-	}
-	if (!known || journal_waiting(dirfd, me->ts)) {
-		r = pass(dirfd, &plan, &o, f);
-		if (r == -1 && known) {
-			log_warn("unable to add the addresses waiting: ",
-				 f->msg);
-			r = 0;
-		} else if (r == -1) {
-			(void)journal_keep(dirfd, me, &ignored);
-		}
-	}
-	close(lockfd);
+	build_release(&left);
 	close(dirfd);
 	return r;
 }
 
-/* clearopensmtp's changes: expiry, -d, -f. */
+/* clearopensmtp's changes: expiry, -d, -f: the list written anew, then
+ * built. A bad tcp.smtp fails it before the list changes. */
 int
 update_admin(const char *dir, const struct plan *p, struct outcome *o,
 	     struct fail *f)
 {
-	int dirfd, lockfd, r;
+	struct change c = {.p = p, .now = p->now, .rewrite = 1, .o = o};
+	struct build_left left = {.oldfd = -1};
+	int dirfd = open_safe(dir, f), r;
 
-	if ((dirfd = open_safe(dir, f)) == -1)
+	*o = (struct outcome){0};
+	if (dirfd == -1)
 		return -1;
-	if ((lockfd = roamdir_lock(dirfd, dir, ROAM_LOCK_MS, f)) == -1) {
-		close(dirfd);
-		return -1;
-	}
-	r = pass(dirfd, p, o, f);
-	close(lockfd);
+	r = rebuild_check(dirfd, f);
+	if (r == 0)
+		r = locked(dirfd, dir, &c, f);
+	if (r == 0)
+		r = build_now(dirfd, dir, &left, f);
+	build_release(&left);
 	close(dirfd);
 	return r;
 }
 
-/*
- * Under the lock: the arrivals listed already and in the cdb are
- * refreshed in place, so that the echo of a login, or a resync of what
- * the list holds, costs no pass; the others, and the closes of addresses
- * that may be listed, are left for a pass. The index and the cdb are
- * mapped once for the whole batch.
- */
-static int
-sort_arrivals(int dirfd, const struct arrivals *a, struct openentry *rest,
-	      size_t *nrest, struct pending *drops, struct outcome *o)
+/* A copy of n entries: distinct, a time more than a day ahead as now. */
+static struct openentry *
+arrived(const struct openentry *v, size_t *n, uint64_t now, struct fail *f)
 {
-	struct listindex_batch b;
-	struct cdb rules;
-	int mapped = rebuild_map(dirfd, &rules) == 0, r = 0;
+	struct openentry *c = calloc(*n + 1, sizeof *c);
 
-	listindex_batch_open(&b, dirfd);
-	*nrest = 0;
-	for (size_t i = 0; i < a->nopen; i++) {
-		const struct openentry *e = &a->open[i];
-
-		if (mapped && e->ts <= a->now + FUTURE_MAX &&
-		    listindex_batch_refresh(&b, e->ip, e->ts) == LOOKUP_FOUND &&
-		    rebuild_mapped_has(&rules, e->ip)) {
-			o->refreshed++;
-			continue;
-		}
-		rest[*nrest] = *e;
-		/* As a line of the list would be: no entry open for ever. */
-		if (e->ts > a->now + FUTURE_MAX)
-			rest[*nrest].ts = a->now;
-		(*nrest)++;
+	if (!c) {
+		FAILSYS(f, "unable to merge the arrivals");
+		return 0;
 	}
-	/* A close counts if listed, or if the pass may add it. */
-	for (size_t i = 0; r == 0 && i < a->nclosed; i++)
-		if ((*nrest || listindex_batch_refresh(&b, a->closed[i].ip,
-						       0) != LOOKUP_ABSENT) &&
-		    pending_add(drops, &a->closed[i]) == -1)
-			r = -1;
-	listindex_batch_close(&b);
-	if (mapped)
-		rebuild_unmap(&rules);
-	return r;
-}
-
-/* Under the lock: what cannot be refreshed in place takes one pass, with
- * the journal's addresses. */
-static int
-merge_locked(int dirfd, const struct arrivals *a, struct openentry *rest,
-	     struct outcome *o, struct fail *f)
-{
-	struct pending drops = {0};
-	struct plan plan = {.adds = rest, .drops = &drops, .now = a->now};
-	size_t refreshed;
-	int r = 0;
-
-	if (sort_arrivals(dirfd, a, rest, &plan.nadds, &drops, o) == -1) {
-		FAILSYS(f, "unable to sort the arrivals");
-		r = -1;
-	} else if (plan.nadds || drops.n || journal_waiting(dirfd, a->now)) {
-		refreshed = o->refreshed;
-		r = pass(dirfd, &plan, o, f);
-		o->refreshed = refreshed;
+	for (size_t i = 0; i < *n; i++) {
+		c[i] = v[i];
+		if (c[i].ts > now + FUTURE_MAX)
+			c[i].ts = now;
 	}
-	pending_free(&drops);
-	return r;
+	*n = distinct(c, *n);
+	return c;
 }
 
-/*
- * The lock, at once; or, for a few new addresses and no close, after
- * journaling them as recorders do: whoever holds the lock adds them with
- * its own, and the wait ends (ROAMDIR_DONE) once its cdb has them. Under
- * a load of logins roamsync's arrivals then cost no pass of their own.
- */
-static int
-lock_merge(int dirfd, const char *dir, const struct arrivals *a, struct fail *f)
+/* The opens that are later than a close of theirs among the closes (a
+ * close wins a tie); the count kept. */
+static size_t
+later_than_closes(struct openentry *v, size_t n, const struct openentry *cl,
+		  size_t ncl)
 {
-	struct arrived w = {.dirfd = dirfd, .a = a};
-	struct fail ignored;
-	int lockfd = roamdir_lock(dirfd, dir, 0, &ignored), journaled = 1;
+	size_t k = 0;
 
-	if (lockfd != ROAMDIR_FAILED)
-		return lockfd;
-	if (ROAM_AB_NO_JOURNAL || a->nclosed || !a->nopen ||
-	    a->nopen > MERGE_JOURNAL_MAX)
-		journaled = 0;
-	for (size_t i = 0; journaled && i < a->nopen; i++)
-		journaled =
-		    a->open[i].ts <= a->now + FUTURE_MAX &&
-		    listindex_find(dirfd, a->open[i].ip) == LOOKUP_ABSENT;
-	for (size_t i = 0; journaled && i < a->nopen; i++)
-		journaled = journal_add(dirfd, &a->open[i], &ignored) == 0;
-	return roamdir_lock_or_done(dirfd, dir, ROAM_LOCK_MS,
-				    journaled ? all_added : 0, &w, f);
+	for (size_t i = 0; i < n; i++) {
+		const struct openentry *x =
+		    bsearch(v[i].ip, cl, ncl, sizeof *x, ip_cmp);
+
+		if (!x || v[i].ts > x->ts)
+			v[k++] = v[i];
+	}
+	return k;
 }
 
 /*
- * roamsync's changes: addresses opened or refreshed on other hosts merged
- * (the later time wins; a new one gets the rule roamsync gives it),
- * addresses closed there dropped. Many arrivals cost one pass, or none
- * when another writer's pass takes them from the journal.
+ * roamsync's changes: addresses opened or refreshed on other hosts
+ * merged (the later time wins; a new one gets the rule roamsync gives
+ * it) and appended in one write, addresses closed there dropped where
+ * their line is not later; then one build covers them all.
  */
 int
 update_merge(const char *dir, const struct arrivals *a, struct outcome *o,
 	     struct fail *f)
 {
-	struct openentry *rest;
-	int dirfd, lockfd, r = -1;
+	struct change c = {.now = a->now, .o = o};
+	struct build_left left = {.oldfd = -1};
+	struct openentry *adds, *closes = 0;
+	int dirfd = -1, r = -1;
 
 	*o = (struct outcome){0};
-	if (!(rest = calloc(a->nopen + 1, sizeof *rest))) {
-		FAILSYS(f, "unable to merge the arrivals");
-		return -1;
-	}
-	if ((dirfd = open_safe(dir, f)) != -1) {
-		lockfd = lock_merge(dirfd, dir, a, f);
-		if (lockfd == ROAMDIR_DONE) {
-			/* As a login's: on disk once the directory is. */
-			(void)fsync(dirfd);
-			o->added = a->nopen;
-			r = 0;
-		} else if (lockfd != ROAMDIR_FAILED) {
-			r = merge_locked(dirfd, a, rest, o, f);
-			close(lockfd);
-		}
+	c.nadds = a->nopen;
+	c.ncloses = a->nclosed;
+	if (!(adds = arrived(a->open, &c.nadds, a->now, f)) ||
+	    !(closes = arrived(a->closed, &c.ncloses, a->now, f)) ||
+	    (dirfd = open_safe(dir, f)) == -1)
+		goto out;
+	c.nadds = later_than_closes(adds, c.nadds, closes, c.ncloses);
+	c.adds = adds;
+	c.closes = closes;
+	r = c.ncloses ? rebuild_check(dirfd, f) : 0;
+	if (r == 0)
+		r = locked(dirfd, dir, &c, f);
+	if (r == 0 && c.rewrite)
+		r = build_now(dirfd, dir, &left, f);
+	else if (r == 0 &&
+		 (o->added || c.unindexed || !build_has(dirfd, adds, c.nadds)))
+		r = build_cover(dirfd, dir, &c.mark, adds, c.nadds, &left, f);
+	build_release(&left);
+out:
+	if (dirfd != -1)
 		close(dirfd);
-	}
-	free(rest);
+	free(adds);
+	free(closes);
 	return r;
 }

@@ -1,6 +1,7 @@
-/* update.h: every change to the relay state, under the writers' lock: a
- * login's address refreshed or added, waiting addresses merged, entries
- * expired or closed, other hosts' changes merged, the cdb rebuilt. */
+/* SPDX-License-Identifier: ISC */
+/* update.h: every change to the open list, under the writers' lock: a
+ * login's address refreshed in place or appended, other hosts' changes
+ * merged, entries expired or closed; then a build that covers them. */
 #ifndef UPDATE_H
 #define UPDATE_H
 
@@ -9,41 +10,45 @@
 #include "log.h"
 #include "openlist.h"
 
-struct pending;
+/* An account, as a list line's rule names it in the variable var. */
+struct account {
+	const char *var;  /* NULL: the list names no accounts */
+	const char *name; /* NULL: none known */
+	size_t len;
+	unsigned long max; /* addresses it may hold open; 0: no limit */
+};
 
+/* clearopensmtp's changes. */
 struct plan {
-	const struct openentry *add;  /* a login's address */
-	const struct openentry *adds; /* other hosts' (roamsync) */
-	size_t nadds;
-	const struct pending *drops; /* closed on other hosts, at e.ts */
 	uint64_t now;
 	int expire; /* drop entries older than maxage seconds */
 	uint64_t maxage;
-	const char *drop; /* a canonical address to close */
-	int report;	  /* log each address added */
-	/* Called, if set, once the addresses are in the list and the cdb,
-	 * both synced, before the rest of the housekeeping. */
-	void (*opened)(void *arg);
+	const char *drop;	       /* a canonical address to close */
+	const struct account *account; /* an account whose addresses close */
+	void (*closed)(void *arg, const char *ip); /* each of them */
 	void *arg;
 };
 
 struct outcome {
 	size_t added, dropped;
-	size_t refreshed; /* update_merge: arrivals refreshed in place */
+	size_t refreshed; /* in place */
 	int found;	  /* plan.drop was open */
+	int limited;	  /* the account holds its most: nothing opened */
+	size_t held;	  /* the addresses the account holds open */
 };
 
 /* What roamsync brings from the other hosts. */
 struct arrivals {
 	const struct openentry *open; /* opened or refreshed there */
 	size_t nopen;
-	const struct openentry *closed; /* closed there: ip, and ts */
+	const struct openentry *closed; /* closed there, at ts */
 	size_t nclosed;
 	uint64_t now;
 };
 
 int update_login(const char *dir, const struct openentry *me,
-		 void (*opened)(void *), void *arg, struct fail *f);
+		 const struct account *acct, void (*opened)(void *), void *arg,
+		 struct outcome *o, struct fail *f);
 int update_admin(const char *dir, const struct plan *p, struct outcome *o,
 		 struct fail *f);
 int update_merge(const char *dir, const struct arrivals *a, struct outcome *o,

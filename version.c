@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* version.c: prints "prog VERSION" for -V; make passes VERSION in from the
  * file VERSION. */
 #include <stdio.h>

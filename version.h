@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* version.h: "prog -V", the package's one version (the file VERSION). */
 #ifndef VERSION_H
 #define VERSION_H

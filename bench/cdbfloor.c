@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* cdbfloor.c: the floors of floor.c with the cdb written by tinycdb, the
  * writer this project must use (benchmark only, never installed): the
  * least a rebuild with tinycdb can cost on this machine.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* checkpw-bench.c: the benchmark's stand-in for djb's checkpassword.
  *
  * Usage: checkpw-bench PROG [ARGS...]

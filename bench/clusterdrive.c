@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* clusterdrive.c: logins spread over several hosts, and the time until
  * each host's cdb relays for each address (benchmark only, never
  * installed).
@@ -24,6 +25,11 @@
  * time the driver read the event. A refresh in place never renames the
  * cdb, but a new address always takes one. Its own cost per rename: one
  * open, mmap and a lookup per address still missing.
+ *
+ * Each login is timed by a child of the driver made for it, which takes
+ * the time just before it forks the chain and just after its waitpid
+ * returns, and sends both through a pipe: the driver's own delays under
+ * load (reaping, its lookups) are not counted in a login's time.
  *
  * Output, one line a login, TAB-separated, times in ns from the start of
  * the run:  K HOST START END STATUS SEEN_0 ... SEEN_H-1  (-1: never seen;
@@ -65,6 +71,14 @@ static char **dirs, **argv_chain;
 static int nhosts, wds[MAXHOSTS];
 static long renames[MAXHOSTS]; /* rebuilds seen, per host */
 static long long t0;
+static int donefd[2]; /* the timing children's reports */
+
+/* What a timing child sends when its login has ended. */
+struct report {
+	size_t k;
+	long long start, end;
+	int status;
+};
 
 static void
 die(const char *what, const char *why)
@@ -142,19 +156,22 @@ creds(void)
 	return p[0];
 }
 
+/* In a timing child: the login itself, timed; its report sent. */
 static void
-start_login(struct login *l, const sigset_t *mask)
+timed_login(struct login *l, const sigset_t *mask, int fd)
 {
 	char dir[4200], ip[300];
 	char *env[] = {dir, ip, "PATH=/usr/bin:/bin", 0};
-	int fd = creds();
+	struct report r = {.k = (size_t)(l - logins)};
+	pid_t pid;
+	int st;
 
 	snprintf(dir, sizeof dir, "ROAM_DIR=%s", dirs[l->host]);
 	snprintf(ip, sizeof ip, "TCPREMOTEIP=%s", l->ip);
-	l->start = now();
-	if ((l->pid = fork()) == -1)
-		die("fork", strerror(errno));
-	if (l->pid == 0) {
+	r.start = now();
+	if ((pid = fork()) == -1)
+		_exit(111);
+	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
 		sigprocmask(SIG_SETMASK, mask, 0);
@@ -168,29 +185,58 @@ start_login(struct login *l, const sigset_t *mask)
 		execve(argv_chain[0], argv_chain, env);
 		_exit(127);
 	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			_exit(111);
+	r.end = now();
+	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
+	/* Smaller than PIPE_BUF: one write, never mixed with another's. */
+	if (write(donefd[1], &r, sizeof r) != (ssize_t)sizeof r)
+		_exit(111);
+	_exit(0);
+}
+
+static void
+start_login(struct login *l, const sigset_t *mask)
+{
+	int fd = creds();
+
+	l->start = now(); /* until the child's own start arrives */
+	if ((l->pid = fork()) == -1)
+		die("fork", strerror(errno));
+	if (l->pid == 0)
+		timed_login(l, mask, fd);
 	close(fd);
 	started++;
 }
 
-/* Every child that ended: a login's end, or a recorder (ignored). */
+/* The timing children that ended (their reports are read apart), and
+ * anything else (a recorder left to us). */
 static void
 reap(void)
 {
-	int st;
-	pid_t pid;
+	while (waitpid(-1, 0, WNOHANG) > 0)
+		;
+}
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (size_t k = started; k-- > 0;) {
-			struct login *l = &logins[k];
+/* The reports of logins that ended: their own start and end times. */
+static void
+read_reports(void)
+{
+	struct report r;
 
-			if (l->pid != pid || l->end != -1)
-				continue;
-			l->end = now();
-			l->status = WIFEXITED(st) ? WEXITSTATUS(st)
-						  : 1000 + WTERMSIG(st);
-			ended++;
-			break;
-		}
+	while (read(donefd[0], &r, sizeof r) == (ssize_t)sizeof r) {
+		struct login *l;
+
+		if (r.k >= nlogins)
+			continue;
+		l = &logins[r.k];
+		if (l->end != -1)
+			continue;
+		l->start = r.start;
+		l->end = r.end;
+		l->status = r.status;
+		ended++;
 	}
 }
 
@@ -336,6 +382,9 @@ main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, &old);
+	if (pipe2(donefd, O_CLOEXEC) == -1 ||
+	    fcntl(donefd[0], F_SETFL, O_NONBLOCK) == -1)
+		die("pipe", strerror(errno));
 	if ((sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
 	    (ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
 		die("signalfd or inotify", strerror(errno));
@@ -348,8 +397,9 @@ main(int argc, char **argv)
 	for (size_t k = 0; k < nlogins; k++)
 		missing += logins[k].known ? 0 : (size_t)nhosts;
 	for (;;) {
-		struct pollfd p[2] = {{.fd = ifd, .events = POLLIN},
-				      {.fd = sfd, .events = POLLIN}};
+		struct pollfd p[3] = {{.fd = ifd, .events = POLLIN},
+				      {.fd = sfd, .events = POLLIN},
+				      {.fd = donefd[0], .events = POLLIN}};
 		struct signalfd_siginfo si;
 		struct login *l;
 		long long wait = -1;
@@ -363,7 +413,9 @@ main(int argc, char **argv)
 			break;
 		if (wait < 0 || started == nlogins)
 			wait = 100000000;
-		poll(p, 2, (int)(wait / 1000000) + (wait % 1000000 != 0));
+		poll(p, 3, (int)(wait / 1000000) + (wait % 1000000 != 0));
+		if (p[2].revents)
+			read_reports();
 		if (p[1].revents) {
 			while (read(sfd, &si, sizeof si) == sizeof si)
 				;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* driver.c: times commands by fork and exec, alternating contenders, for
  * the benchmark (never installed).
  *
@@ -30,6 +31,19 @@
  *   burst=C:L:FILE C concurrent clients each make L logins one after the
  *                  other (implies login); login k of client c comes from
  *                  line c*L+k of FILE. The time is the whole burst's.
+ *   each           (with burst=) each client also times each of its logins
+ *                  itself (from just before its fork to the return of its
+ *                  waitpid) and, right after, looks the login's address up
+ *                  in DIR/tcp.smtp.cdb with tinycdb, as tcpserver -x would
+ *                  on the next connection: one more line a login (below).
+ *   stdin=FILE     the command's standard input (default /dev/null).
+ *   unset=NAME     leaves NAME out of the environment (ROAM_WAIT_MS, say).
+ *   behind=ARGV    before the timed command, starts ARGV (an absolute path,
+ *                  its arguments separated by commas, the same environment)
+ *                  and waits until it holds DIR/tcp.smtp.cdb.lock (a build
+ *                  running; at most 10 s), untimed: the command then runs
+ *                  behind that build. It is reaped with the command's
+ *                  other processes.
  *
  * Each round runs every contender once; round r starts with contender
  * r mod K, so none is always first. WARMUP rounds (default 1) are not
@@ -38,10 +52,18 @@
  *   NAME REP NS STATUS MAXRSS_KB CDB_RENAMES LIST_RENAMES WARNINGS CHECK
  *   NS_DONE OTHER_RSS_KB
  *
+ * and with "each", before it, one line a login:
+ *
+ *   NAME@each REP NS STATUS CLIENT K ADDRESS relay=0|1
+ *
+ * relay=1 if the cdb had a record for ADDRESS setting RELAYCLIENT when
+ * the login returned.
+ *
  * NS is the wall time (CLOCK_MONOTONIC) from just before fork to the
  * return of wait4; NS_DONE the same to the moment every process the
  * command started has ended (the driver is their subreaper, so a detached
- * one comes back to it) and no writer holds DIR/open-smtp.lock: equal to
+ * one comes back to it) and no writer holds DIR/open-smtp.lock nor
+ * DIR/tcp.smtp.cdb.lock (the builder's): equal to
  * NS unless something was still at work when the command ended. STATUS is
  * the exit status (burst: the number of failed logins; 1000+N: killed by
  * signal N); MAXRSS the wait4 figure; OTHER_RSS the largest wait4 figure
@@ -67,13 +89,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cdb.h>
+
 #define MAXENV 32
+#define MAXBEHIND 16
 
 struct contender {
-	char *name, *setup, *check, *dir, *ip, *ipfile;
+	char *name, *setup, *check, *dir, *ip, *ipfile, *input;
 	char **argv;
 	char *env[MAXENV];
-	int nenv, login, clients, logins;
+	char *behind[MAXBEHIND];
+	int nenv, login, clients, logins, each;
 };
 
 struct result {
@@ -87,6 +113,7 @@ static int logfd = -1;
 static char **burst_ips;
 static size_t burst_nips;
 static const char *burst_file;
+static int cur_rep; /* the repetition being run; 0 in a warm-up round */
 
 static void
 die(int code, const char *a, const char *b)
@@ -137,6 +164,36 @@ set_env(struct contender *c, const char *name, const char *value)
 }
 
 static void
+unset_env(struct contender *c, const char *name)
+{
+	size_t n = strlen(name);
+	int i;
+
+	for (i = 0; i < c->nenv; i++)
+		if (strncmp(c->env[i], name, n) == 0 && c->env[i][n] == '=') {
+			c->env[i] = c->env[--c->nenv];
+			c->env[c->nenv] = 0;
+			return;
+		}
+}
+
+static void
+parse_behind(struct contender *c, const char *arg)
+{
+	char *s = xstrdup(arg), *save = 0, *w;
+	int n = 0;
+
+	for (w = strtok_r(s, ",", &save); w; w = strtok_r(0, ",", &save)) {
+		if (n >= MAXBEHIND - 1)
+			die(100, "too many arguments in behind= for ", c->name);
+		c->behind[n++] = w;
+	}
+	if (!n || c->behind[0][0] != '/')
+		die(100, "bad behind= for ", c->name);
+	c->behind[n] = 0;
+}
+
+static void
 parse_options(struct contender *c, char *opts)
 {
 	char *tok, *save = 0;
@@ -155,6 +212,14 @@ parse_options(struct contender *c, char *opts)
 			set_env(c, "TCPREMOTEIP", c->ip);
 		} else if (strcmp(tok, "login") == 0) {
 			c->login = 1;
+		} else if (strcmp(tok, "each") == 0) {
+			c->each = 1;
+		} else if (strncmp(tok, "stdin=", 6) == 0) {
+			c->input = xstrdup(tok + 6);
+		} else if (strncmp(tok, "unset=", 6) == 0) {
+			unset_env(c, tok + 6);
+		} else if (strncmp(tok, "behind=", 7) == 0) {
+			parse_behind(c, tok + 7);
 		} else if (strncmp(tok, "env=", 4) == 0) {
 			char *eq = strchr(tok + 4, '=');
 
@@ -325,8 +390,16 @@ child_exec(const struct contender *c, int credfd, char *const *env)
 {
 	int null = open("/dev/null", O_RDWR);
 
-	if (null != -1)
+	if (null != -1) {
+		dup2(null, 0);
 		dup2(null, 1);
+	}
+	if (c->input) {
+		int in = open(c->input, O_RDONLY);
+
+		if (in == -1 || dup2(in, 0) == -1)
+			_exit(126);
+	}
 	if (logfd != -1)
 		dup2(logfd, 2);
 	if (credfd != -1) {
@@ -346,6 +419,30 @@ status_of(int st)
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	return 1000 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* Whether DIR/tcp.smtp.cdb has a record for ip that sets RELAYCLIENT. */
+static int
+relay_open(const char *dir, const char *ip)
+{
+	char path[PATH_MAX];
+	struct cdb cdb;
+	int fd, open_ = 0;
+
+	snprintf(path, sizeof path, "%s/tcp.smtp.cdb", dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	if (cdb_init(&cdb, fd) == 0) {
+		if (cdb_find(&cdb, ip, (unsigned)strlen(ip)) > 0) {
+			unsigned len = cdb_datalen(&cdb);
+			const char *d = cdb_getdata(&cdb);
+
+			open_ = d && memmem(d, len, "RELAYCLIENT", 11) != 0;
+		}
+		cdb_free(&cdb);
+	}
+	close(fd);
+	return open_;
 }
 
 /* One client of a burst: its logins one after the other; failures. */
@@ -368,7 +465,10 @@ burst_client(const struct contender *c, int client)
 
 		snprintf(ipvar, sizeof ipvar, "TCPREMOTEIP=%s", ip);
 		env[i] = ipvar;
+		long long t;
+
 		fd = creds();
+		t = now_ns();
 		pid = fork();
 		if (pid == -1) {
 			fails++;
@@ -380,8 +480,18 @@ burst_client(const struct contender *c, int client)
 		close(fd);
 		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 			;
+		t = now_ns() - t;
 		if (status_of(st) != 0)
 			fails++;
+		if (c->each && cur_rep > 0) {
+			int open_ = c->dir ? relay_open(c->dir, ip) : 0;
+
+			/* One write: the clients share the output. */
+			dprintf(1,
+				"%s@each\t%d\t%lld\t%d\t%d\t%d\t%s\trelay=%d\n",
+				c->name, cur_rep, t, status_of(st), client, k,
+				ip, open_);
+		}
 	}
 	return fails > 255 ? 255 : fails;
 }
@@ -413,14 +523,14 @@ count_renames(int in, struct result *r)
 	}
 }
 
-/* Waits until no writer holds the lock; whether one did. */
+/* Waits until no writer holds the lock DIR/NAME; whether one did. */
 static int
-wait_writers(const char *dir)
+wait_lock(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 	int fd, busy = 0;
 
-	snprintf(path, sizeof path, "%s/open-smtp.lock", dir);
+	snprintf(path, sizeof path, "%s/%s", dir, name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return 0;
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
@@ -430,6 +540,62 @@ wait_writers(const char *dir)
 	}
 	close(fd);
 	return busy;
+}
+
+/* No writer holds the list's lock, nor the builder's; whether one did. */
+static int
+wait_writers(const char *dir)
+{
+	int busy = wait_lock(dir, "open-smtp.lock");
+
+	if (wait_lock(dir, "tcp.smtp.cdb.lock"))
+		busy = 1;
+	return busy;
+}
+
+/* Starts c->behind, and waits until a build holds DIR/tcp.smtp.cdb.lock
+ * (polled every 200 us, at most 10 s) or the process has ended. */
+static void
+start_behind(const struct contender *c)
+{
+	char path[PATH_MAX];
+	pid_t pid;
+	int i;
+
+	pid = fork();
+	if (pid == -1)
+		die(111, "fork", strerror(errno));
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (null != -1) {
+			dup2(null, 0);
+			dup2(null, 1);
+		}
+		if (logfd != -1)
+			dup2(logfd, 2);
+		execve(c->behind[0], c->behind, c->env);
+		_exit(127);
+	}
+	snprintf(path, sizeof path, "%s/tcp.smtp.cdb.lock", c->dir);
+	for (i = 0; i < 50000; i++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd != -1) {
+			int held = flock(fd, LOCK_SH | LOCK_NB) == -1;
+
+			if (!held)
+				flock(fd, LOCK_UN);
+			close(fd);
+			if (held)
+				return;
+		}
+		if (waitpid(pid, 0, WNOHANG) == pid)
+			die(111, "the behind= command ended before its build: ",
+			    c->name);
+		usleep(200);
+	}
+	die(111, "no build seen behind ", c->name);
 }
 
 static int
@@ -513,6 +679,8 @@ run_one(const struct contender *c, struct result *r)
 		logsize = st.st_size;
 	if (c->login && !c->clients)
 		credfd = creds();
+	if (c->behind[0])
+		start_behind(c);
 	t0 = now_ns();
 	if (c->clients) {
 		pid_t *kids = calloc((size_t)c->clients, sizeof *kids);
@@ -629,6 +797,7 @@ main(int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			const struct contender *c = &cs[(round + i) % n];
 
+			cur_rep = round < warmup ? 0 : round - warmup + 1;
 			run_one(c, &r);
 			if (round < warmup)
 				continue;

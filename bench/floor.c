@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* floor.c: the least work each job physically needs on this machine, as a
  * process of its own, for comparison (benchmark only, never installed).
  *
@@ -5,7 +6,9 @@
  *        floor rebuild DIR CDBBYTES      write+fsync+rename a file that size
  *        floor rebuild4k DIR CDBBYTES    the same 4 KB a write, then fsync
  *                                        the directory (tinycdb's pattern)
- *        floor newip   DIR CDBBYTES      lock, append a line, then rebuild
+ *        floor newip   DIR CDBBYTES      lock, append a line + fsync, read
+ *                                        tcp.smtp and the list, write+fsync+
+ *                                        rename the cdb, fsync the directory
  *        floor expire  DIR LISTBYTES CDBBYTES
  *                                        lock, read the list, write+fsync
  *                                        the new list and the new cdb

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* floorlink.c: the design floor of a privilege-separated checkpassword
  * link (benchmark only, never installed): the least a link like
  * checkpw-roam can cost, a static program started twice plus one fork.
@@ -7,8 +8,9 @@
  * with FLOORLINK_CHILD set. The child does the work named by
  * $FLOORLINK_WORK in $ROAM_DIR and exits: nothing (unset or empty, the
  * no-op design floor), "refresh" (open, lock, write 10 bytes, close) or
- * "newip:CDBBYTES" (lock, append a line, write+fsync+rename a file of the
- * cdb's size); see floorwork.h. Second run, after REALCHECKPW: waits for
+ * "newip:CDBBYTES" (lock, append a line and fsync it, read tcp.smtp and
+ * the list, write+fsync+rename a file of the cdb's size, fsync the
+ * directory); see floorwork.h. Second run, after REALCHECKPW: waits for
  * the child, as the link waits for its recorder, and runs PROG. */
 #include <sys/wait.h>
 

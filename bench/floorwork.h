@@ -1,7 +1,10 @@
+/* SPDX-License-Identifier: ISC */
 /* floorwork.h: the least file work each job needs, shared by floor.c (as a
  * process of its own) and floorlink.c (in its forked child). Each function
- * returns 0, or -1 with errno set. No fsync of the directory: the floor is
- * what makes the result visible and the data durable, nothing more. */
+ * returns 0, or -1 with errno set. The rebuild and expiry floors do not
+ * fsync the directory (they make the result visible and the data durable,
+ * nothing more); the new address's does, as the one-builder design must
+ * before it answers (the relay is open when the login returns). */
 #ifndef FLOORWORK_H
 #define FLOORWORK_H
 
@@ -163,11 +166,62 @@ floor_rebuild4k(const char *dir, unsigned long long cdbbytes)
 	return r;
 }
 
-/* A new address: lock, append its line to the list, then a rebuild. */
+/* Reads DIR/NAME whole into *text (malloc'd), its length in *len. */
+static inline int
+floor_slurp(const char *dir, const char *name, char **text, size_t *len)
+{
+	char p[4096];
+	struct stat st;
+	int fd;
+
+	*text = 0;
+	*len = 0;
+	if (floor_path(p, sizeof p, dir, name) == -1 ||
+	    (fd = open(p, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !(*text = malloc((size_t)st.st_size + 1))) {
+		close(fd);
+		return -1;
+	}
+	while (*len < (size_t)st.st_size) {
+		ssize_t n = read(fd, *text + *len, (size_t)st.st_size - *len);
+
+		if (n <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			break;
+		}
+		*len += (size_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Fsyncs DIR itself (a rename made durable). */
+static inline int
+floor_syncdir(const char *dir)
+{
+	int fd, r;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+/*
+ * A new address, the least work of the one-builder design: lock, append
+ * its line to the list and fsync it; then read tcp.smtp and the whole list
+ * (what a build reads) and write a file of the cdb's size, fsync, rename,
+ * fsync the directory (the build). No parsing, no hashing: tinycdb's part
+ * is measured apart (cdb -c of the same records).
+ */
 static inline int
 floor_newip(const char *dir, unsigned long long cdbbytes)
 {
-	char p[4096], line[96];
+	char p[4096], line[96], *rules = 0, *list = 0;
+	size_t rlen, llen;
 	int lock, fd, n, r = -1;
 
 	if ((lock = floor_lock(dir)) == -1)
@@ -180,11 +234,22 @@ floor_newip(const char *dir, unsigned long long cdbbytes)
 	    (fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1)
 		goto out;
 	r = floor_writeall(fd, line, (size_t)n);
+	if (r == 0)
+		r = fsync(fd);
 	if (close(fd) == -1)
 		r = -1;
 	if (r == 0)
-		r = floor_rebuild(dir, cdbbytes);
+		r = floor_slurp(dir, "tcp.smtp", &rules, &rlen);
+	if (r == 0)
+		r = floor_slurp(dir, "open-smtp", &list, &llen);
+	if (r == 0)
+		r = floor_write(dir, "floor.cdb.tmp", "floor.cdb", list, llen,
+				cdbbytes, 0);
+	if (r == 0)
+		r = floor_syncdir(dir);
 out:
+	free(rules);
+	free(list);
 	close(lock);
 	return r;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ipcheck.c: counts the addresses of a run that did not make it
  * (benchmark only): those missing from an open list, and those for which
  * the rules database has no record that sets RELAYCLIENT.

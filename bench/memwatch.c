@@ -1,8 +1,11 @@
+/* SPDX-License-Identifier: ISC */
 /* memwatch.c: the peak private memory of running processes (benchmark
- * only, never installed): every 2 ms, each PID's RssAnon from
- * /proc/PID/status; at SIGTERM or SIGINT, prints "PID MAX_KIB" for each
- * and exits. A sample can miss a peak shorter
- * than 2 ms; a pass holds its memory for longer than that. VmHWM, the
+ * only, never installed): every 2 ms, each PID's Private_Clean +
+ * Private_Dirty from /proc/PID/smaps_rollup (the pages no other process
+ * shares: heap, stacks, the list's buffers, private file pages; the
+ * shared libraries' shared pages left out); at SIGTERM or SIGINT, prints
+ * "PID MAX_KIB" for each and exits. A sample can miss a peak shorter than
+ * 2 ms; a build holds its memory for longer than that. VmHWM, the
  * kernel's own peak, also counts the shared libraries' pages.
  *
  * Usage: memwatch PID... */
@@ -25,15 +28,25 @@ on_term(int sig)
 	stop = 1;
 }
 
-/* RssAnon of pid, KiB, or -1 once it has gone. */
+/* The value of field (with its colon) in buf, KiB, or -1. */
 static long
-rss_anon(const char *pid)
+field(const char *buf, const char *name)
 {
-	char path[64], buf[4096], *p;
+	const char *p = strstr(buf, name);
+
+	return p ? strtol(p + strlen(name), 0, 10) : -1;
+}
+
+/* Private_Clean + Private_Dirty of pid, KiB, or -1 once it has gone. */
+static long
+private_kib(const char *pid)
+{
+	char path[64], buf[4096];
 	ssize_t n;
+	long c, d;
 	int fd;
 
-	snprintf(path, sizeof path, "/proc/%s/status", pid);
+	snprintf(path, sizeof path, "/proc/%s/smaps_rollup", pid);
 	if ((fd = open(path, O_RDONLY)) == -1)
 		return -1;
 	n = read(fd, buf, sizeof buf - 1);
@@ -41,9 +54,9 @@ rss_anon(const char *pid)
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	if (!(p = strstr(buf, "RssAnon:")))
-		return -1;
-	return strtol(p + 8, 0, 10);
+	c = field(buf, "Private_Clean:");
+	d = field(buf, "Private_Dirty:");
+	return c < 0 || d < 0 ? -1 : c + d;
 }
 
 int
@@ -62,7 +75,7 @@ main(int argc, char **argv)
 		struct timespec tick = {.tv_nsec = 2000000};
 
 		for (int i = 0; i < n; i++) {
-			long v = rss_anon(argv[i + 1]);
+			long v = private_kib(argv[i + 1]);
 
 			if (v > max[i])
 				max[i] = v;

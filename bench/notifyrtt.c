@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* notifyrtt.c: the round trip of a PostgreSQL notification (benchmark
  * only, never installed): one connection LISTENs, another NOTIFYs, and
  * the time from just before the NOTIFY is sent to the notification read

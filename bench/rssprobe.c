@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* rssprobe.c: peak memory of the processes of a login chain (benchmark
  * only). A process's maximum resident set size survives execve(2), and a
  * parent's RUSAGE_CHILDREN holds the largest of the children it reaped, so

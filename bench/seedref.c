@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* seedref.c: REFERENCE ONLY, for the benchmark; never installed, never
  * used in production. A faithful re-implementation of what vpopmail's
  * roaming users do (the seed's method: vpopmail.c open_smtp_relay() and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ip-fuzz.c: libFuzzer target for client addresses (ip_canonical, ip6_fmt),
  * checked against glibc's inet_pton and inet_ntop. */
 #include <arpa/inet.h>

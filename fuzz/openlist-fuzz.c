@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* openlist-fuzz.c: libFuzzer target for open-smtp lines and whole lists
  * (openlist_parse_line, openlist_next), and log_sanitize of bad lines. */
 #include <stdint.h>

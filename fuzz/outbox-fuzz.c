@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* outbox-fuzz.c: libFuzzer target for open-smtp.outbox lines and whole
  * outboxes as roamsync reads them (outbox_parse_line). */
 #include <stdint.h>
@@ -41,12 +42,15 @@ check_written(enum outbox_kind k, const struct outbox_event *ev, size_t size)
 {
 	char line[OUTBOX_LINEMAX];
 	struct outbox_event back;
-	size_t n = outbox_format(line, k, ev->ip, ev->ms);
+	size_t n =
+	    outbox_format(line, k, ev->ip, ev->account, ev->alen, ev->ms);
 
 	if (n == 0 || line[n - 1] != '\n')
 		broken("an event does not fit its line", size);
 	if (outbox_parse_line(line, n - 1, &back) != k ||
-	    strcmp(back.ip, ev->ip) != 0 || back.ms != ev->ms)
+	    strcmp(back.ip, ev->ip) != 0 || back.ms != ev->ms ||
+	    back.alen != ev->alen || (!back.account) != (!ev->account) ||
+	    (ev->alen && memcmp(back.account, ev->account, ev->alen) != 0))
 		broken("an event written back reads differently", size);
 }
 
@@ -66,7 +70,7 @@ check_line(const char *line, size_t len, size_t size)
 			broken("a non-empty line read as empty", size);
 		/* fall through */
 	case OUTBOX_BAD:
-		if (ev.ip[0] || ev.ms != 0)
+		if (ev.ip[0] || ev.ms != 0 || ev.account || ev.alen)
 			broken("no event, but a partial one left", size);
 		if (k == OUTBOX_BAD && len == 0)
 			broken("an empty line read as bad", size);
@@ -80,10 +84,19 @@ check_line(const char *line, size_t len, size_t size)
 		      ev.ms != (e.ts > UINT64_MAX / 1000 ? UINT64_MAX
 							 : e.ts * 1000))))
 			broken("a login is not the line it says", size);
+		/* An account lies within the line, and only a '+' has one. */
+		if (ev.account &&
+		    (line[0] != '+' || ev.alen == 0 || ev.alen > ACCOUNT_MAX ||
+		     ev.account < line || ev.account + ev.alen != line + len))
+			broken("an account outside its line", size);
+		if (!ev.account && ev.alen)
+			broken("an account's length without one", size);
 		check_ip(ev.ip, size);
 		check_written(k, &ev, size);
 		break;
 	case OUTBOX_CLOSE:
+		if (ev.account || ev.alen)
+			broken("a close with an account", size);
 		if (line[0] != '-' || !memchr(line, '\t', len))
 			broken("a close without its dash or TAB", size);
 		check_ip(ev.ip, size);

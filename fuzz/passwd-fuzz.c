@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* passwd-fuzz.c: libFuzzer target for passwd_gid, the /etc/passwd reader
  * of the directory's trust check. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* rules-fuzz.c: libFuzzer target for tcprules lines (rules_parse_line). */
 #include <stdint.h>
 #include <stdio.h>

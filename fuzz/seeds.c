@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* seeds.c: writes the unit tests' tables as seed inputs for the fuzzers:
  * seeds DIR writes DIR/ip/, DIR/rules/, DIR/openlist/ and DIR/outbox/ files. The unit
  * tests' main becomes an unused static function, dropped with the tests

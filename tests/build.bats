@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The build: install and uninstall where asked, manual pages that lint
 # clean, and tinycdb's cdb functions (not skalibs' namesakes) in use.
 

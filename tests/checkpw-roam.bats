@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # checkpw-roam as qmail-popup and Dovecot run it: what a login records,
 # what it never records, and that the login itself is never harmed.
 
@@ -7,13 +8,13 @@ load helpers/common
 setup() { common_setup; }
 teardown() { common_teardown; }
 
-LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
+LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD="",ROAMUSER="user"\t[0-9]{10}$'
 
 @test "a good login records the address in vpopmail's format and opens the relay" {
 	login 127.0.0.5 good
 	assert_success
 	assert_line 'session ok'
-	assert_line 'checkpw-roam: info: relay opened for 127.0.0.5'
+	assert_line 'checkpw-roam: info: relay opened for 127.0.0.5 by "user"'
 	run cat "$ROAM_DIR/open-smtp"
 	assert_output --regexp "$LINE_RE"
 	now=$(date +%s)
@@ -158,7 +159,7 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 @test "ROAM_RELAY_ENV sets what the relay rule sets" {
 	ROAM_RELAY_ENV='RELAYCLIENT="@roam",X=/a b/' login 127.0.0.5 good
 	assert_success
-	run grep -c $'^127.0.0.5:allow,RELAYCLIENT="@roam",X=/a b/\t' "$ROAM_DIR/open-smtp"
+	run grep -c $'^127.0.0.5:allow,RELAYCLIENT="@roam",X=/a b/,ROAMUSER="user"\t' "$ROAM_DIR/open-smtp"
 	assert_output 1
 	run decision 127.0.0.5
 	assert_line 'set environment variable RELAYCLIENT=@roam'
@@ -256,7 +257,7 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 	assert_not_exist "$ROAM_DIR/open-smtp"
 }
 
-@test "a bad tcp.smtp line is named, the old list and cdb stay, the login goes on, and nothing is lost" {
+@test "a bad tcp.smtp line is named, the old cdb and list lines stay, the login goes on, and nothing is lost" {
 	printf '127.0.0.2:deny\n' >"$ROAM_DIR/tcp.smtp"
 	login 127.0.0.5 good
 	cp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/old.cdb"
@@ -267,10 +268,13 @@ LINE_RE=$'^127\\.0\\.0\\.5:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$'
 	assert_line 'session ok'
 	assert_line 'checkpw-roam: warning: unable to open the relay for 127.0.0.6: unable to rebuild tcp.smtp.cdb: tcp.smtp line 3: unable to parse this line: "127.0.0.3:permit"'
 	cmp "$ROAM_DIR/tcp.smtp.cdb" "$BATS_TEST_TMPDIR/old.cdb"
-	cmp "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/old.list"
+	# The list keeps its lines; the address waits at its end for a build.
+	cmp -n "$(stat -c %s "$BATS_TEST_TMPDIR/old.list")" "$ROAM_DIR/open-smtp" "$BATS_TEST_TMPDIR/old.list"
+	run list_ips
+	assert_output $'127.0.0.5\n127.0.0.6'
 	run ls "$ROAM_DIR"
 	refute_output --partial '.tmp.'
-	# Mended, the next update adds the waiting address: here, another login.
+	# Mended, the next build adds the waiting address: here, another login's.
 	printf '127.0.0.2:deny\n' >"$ROAM_DIR/tcp.smtp"
 	login 127.0.0.7 good
 	assert_success
@@ -317,7 +321,10 @@ login_while_locked() {
 	sleep 1.1
 	login_while_locked 127.0.0.5 10000
 	assert_success
-	assert_output 'session ok'
+	assert_output - <<-'EOF'
+		session ok
+		checkpw-roam: info: relay refreshed for 127.0.0.5 by "user"
+	EOF
 	# It waited neither ROAM_WAIT_MS nor for the lock (held 3 s).
 	[ "$took" -lt 2000 ]
 	# The recorder refreshed the time once it had the lock.
@@ -469,6 +476,6 @@ listed() { list_ips | grep -qx "$1"; }
 		3< <(printf 'u\0good\0\0')
 	assert_success
 	assert_line 'session ok as 1, children []'
-	assert_line 'checkpw-roam: info: relay opened for 127.0.0.5'
+	assert_line 'checkpw-roam: info: relay opened for 127.0.0.5 by "u"'
 	relay_open 127.0.0.5
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # clearopensmtp as cron and administrators run it: expiry, listing,
 # closing one address, forced rebuilds, and what it refuses.
 

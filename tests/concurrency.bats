@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Many logins at once, refreshes and expiry runs among them: no login is
 # lost, none is recorded twice, nothing expires early or late, and the cdb
 # is what tcprules makes of tcp.smtp and the list.
@@ -32,9 +33,9 @@ start_login() {
 
 # wait_logins: waits for every login started, then for their recorders;
 # each must exit 0, have run its session, and have logged nothing but
-# "relay opened" lines (for any address: one recorder may add those of
-# others waiting). Builtins only: a process per check would cost more than
-# the logins.
+# "relay opened" and "relay refreshed" lines naming the account (for any
+# address: one recorder may add those of others waiting). Builtins only: a
+# process per check would cost more than the logins.
 wait_logins() {
 	local i rc out log rest bad=0 rcs=()
 	for i in "${!JOBS[@]}"; do
@@ -47,7 +48,8 @@ wait_logins() {
 		out=
 		read -r out <"$OUT/${TAGS[$i]}.out" || :
 		mapfile -t log <"$OUT/${TAGS[$i]}.err"
-		printf -v rest '%s' "${log[@]/#checkpw-roam: info: relay opened for 127.0.*/}"
+		log=("${log[@]/#checkpw-roam: info: relay opened for 127.0.* by \"user\"/}")
+		printf -v rest '%s' "${log[@]/#checkpw-roam: info: relay refreshed for 127.0.* by \"user\"/}"
 		if [ "$rc" != 0 ] || [ "$out" != 'session ok' ] || [ -n "$rest" ]; then
 			echo "login ${TAGS[$i]}: exit $rc, session [$out], log: $(cat "$OUT/${TAGS[$i]}.err")"
 			bad=1
@@ -133,11 +135,12 @@ expiry_loop() {
 	assert_output ''
 	[ ! -s "$OUT/expiry.err" ]
 
-	# Every address exactly once, nothing else, in vpopmail's format.
+	# Every address exactly once, nothing else, in vpopmail's format with
+	# the account.
 	diff <(printf '%s\n' "${want[@]}" | sort) <(list_ips | sort)
 	run list_ips
 	[ "${#lines[@]}" -eq $((rounds * width)) ]
-	run grep -cvE $'^127\\.0\\.[0-9]+\\.[0-9]+:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]{10}$' \
+	run grep -cvE $'^127\\.0\\.[0-9]+\\.[0-9]+:allow,RELAYCLIENT="",RBLSMTPD="",ROAMUSER="user"\t[0-9]{10}$' \
 		"$ROAM_DIR/open-smtp"
 	assert_output 0
 	# Each timestamp is from the test, and not older than the start of the
@@ -160,4 +163,24 @@ expiry_loop() {
 	assert_failure
 	run ls "$ROAM_DIR"
 	refute_output --partial '.tmp.'
+}
+
+@test "appends racing -d: every login listed and relaying, every closed address gone from the list and the cdb" {
+	now=$(date +%s)
+	for k in $(seq 1 40); do
+		printf '10.8.0.%d:allow,RELAYCLIENT="",RBLSMTPD=""\t%d\n' "$k" "$now"
+	done >"$ROAM_DIR/open-smtp"
+	"$CLEAROPENSMTP" -f
+	for x in $(seq 1 40); do
+		start_login "new.$x" "127.0.1.$x"
+	done
+	for k in $(seq 1 40); do
+		"$CLEAROPENSMTP" -d "10.8.0.$k"
+	done
+	wait_logins
+	diff <(seq 1 40 | sed 's/^/127.0.1./' | sort) <(list_ips | sort)
+	for x in 1 17 40; do relay_open 127.0.1.$x; done
+	for k in 1 17 40; do refute relay_open 10.8.0.$k; done
+	tcprules_of "$ROAM_DIR/open-smtp"
+	cmp "$BATS_TEST_TMPDIR/ref.cdb" "$ROAM_DIR/tcp.smtp.cdb"
 }

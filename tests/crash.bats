@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # kill -9 at random moments: the recorder while it adds or refreshes an
 # address, clearopensmtp while it expires, closes or rebuilds. After each
 # kill, open-smtp and tcp.smtp.cdb are each the old or the new version,
@@ -14,6 +15,8 @@ load helpers/common
 # A list this long makes a rebuild last long enough to be hit.
 LIST_SIZE=20000
 RULE='allow,RELAYCLIENT="",RBLSMTPD=""'
+# The rule a login appends: the same, and its account, the user of $CREDS.
+LOGIN_RULE=$RULE',ROAMUSER="user"'
 
 setup() {
 	common_setup
@@ -133,9 +136,9 @@ list_is() {
 	printf -v t1 '%(%s)T' -1
 	sizes=($(stat -c %s "$base" "$ROAM_DIR/open-smtp"))
 	want=${sizes[0]}
-	if [ "$1" = add ]; then want=$((want + ${#ip} + ${#RULE} + 13)); fi
+	if [ "$1" = add ]; then want=$((want + ${#ip} + ${#LOGIN_RULE} + 13)); fi
 	[ "${sizes[1]}" = "$want" ] || return 1
-	awk -F '\t' -v kind="$1" -v ip="$ip" -v rule="$ip:$RULE" -v t0="$T0" -v t1="$t1" '
+	awk -F '\t' -v kind="$1" -v ip="$ip" -v rule="$ip:$LOGIN_RULE" -v t0="$T0" -v t1="$t1" '
 		function stamped(ts) {
 			return length(ts) == 10 && ts ~ /^[0-9]+$/ && ts >= t0 && ts <= t1
 		}
@@ -188,7 +191,7 @@ report() {
 		else
 			kind=add
 			IP=127.1.$((i / 200)).$((i % 200 + 1))
-			expect_cdb "$T/list.old" "$IP:$RULE"
+			expect_cdb "$T/list.old" "$IP:$LOGIN_RULE"
 		fi
 		login_killed $((RANDOM % SPAN[$kind]))
 		# Each file is whole, and the old or the new one.

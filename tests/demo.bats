@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The demonstrations the README points to, run as it says: make demo (one
 # host) and make demo-cluster (two hosts and a private PostgreSQL). Each
 # checks every step it shows and exits non-zero if one did not behave; it

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Dovecot 2.3 as the POP3 and IMAP server (Debian 12's dovecot-core,
 # dovecot-pop3d and dovecot-imapd; written against 2.3.19.1), with
 # checkpw-roam as its checkpassword passdb in front of Debian's checkpw, a
@@ -190,11 +191,12 @@ doveadm_() {
 	assert_line --regexp '^QUIT: \+OK'
 
 	run cat "$ROAM_DIR/open-smtp"
-	assert_output --regexp $'^127\\.0\\.0\\.51:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]+$'
+	assert_output --regexp "^127\\.0\\.0\\.51:allow,RELAYCLIENT=\"\",RBLSMTPD=\"\",ROAMUSER=\"$DOVE_USER\""$'\t[0-9]+$'
 	run decision 127.0.0.51
 	assert_output "$(printf '%s\n' 'rule 127.0.0.51:' \
 		'set environment variable RELAYCLIENT=' \
-		'set environment variable RBLSMTPD=' 'allow connection')"
+		'set environment variable RBLSMTPD=' \
+		"set environment variable ROAMUSER=$DOVE_USER" 'allow connection')"
 	run probe_via tcpclient 127.0.0.51 127.0.0.1 "$SMTP_PORT"
 	assert_output "RELAYCLIENT set for 127.0.0.51"
 	run probe_via tcpclient 127.0.0.52 127.0.0.1 "$SMTP_PORT"
@@ -204,7 +206,7 @@ doveadm_() {
 	# an "Error": Dovecot labels everything a checkpassword writes so).
 	run dovecot_log
 	assert_line --partial "execute: $DOVE/bin/checkpw-roam /usr/bin/checkpw /usr/lib/dovecot/checkpassword-reply"
-	assert_line --regexp 'auth: Error: checkpw-roam: info: relay opened for 127\.0\.0\.51$'
+	assert_line --regexp "auth: Error: checkpw-roam: info: relay opened for 127\\.0\\.0\\.51 by \"$DOVE_USER\"\$"
 	assert_line --regexp "pop3-login: Info: Login: user=<$DOVE_USER>, method=PLAIN, rip=127\\.0\\.0\\.51,"
 }
 
@@ -249,7 +251,7 @@ doveadm_() {
 	# on to the checkpassword as SERVICE=imap).
 	run dovecot_log
 	assert_line --regexp $'auth: Debug: client in: AUTH\t[0-9]+\tPLAIN\tservice=imap\t.*\trip=127\\.0\\.0\\.54\t'
-	assert_line --regexp 'auth: Error: checkpw-roam: info: relay opened for 127\.0\.0\.54$'
+	assert_line --regexp 'auth: Error: checkpw-roam: info: relay opened for 127\.0\.0\.54 by "[^"]*"$'
 	assert_line --regexp "imap-login: Info: Login: user=<$DOVE_USER>, method=PLAIN, rip=127\\.0\\.0\\.54,"
 
 	# The checkpassword behind checkpw-roam sees SERVICE=imap.

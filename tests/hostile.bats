@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Hostile input: client addresses that are not one IP address, and a forged
 # channel after authentication. Nothing reaches the list or the cdb, each
 # address costs one printable warning line, the client's connection is never
@@ -135,18 +136,19 @@ state_kept() {
 # qmail-popup. FORM "chain" forges it for the whole chain (checkpw-roam,
 # the real checkpassword, the session), "after" for checkpw-roam as the
 # real checkpassword runs it after a good password. The session reads the
-# client's first line and answers it.
+# client's first line and answers it. The account in the environment
+# (USER) is the attacker's: mallory.
 forged() {
 	local form=$1 client=$2 kind=$3 fd=$4 session
 	session='IFS= read -r line; echo "session ok: $line"'
 	status=0
 	if [ "$form" = chain ]; then
-		env CHECKPW_ROAM_CHANNEL="$fd,$$,100" TCPREMOTEIP=127.0.0.5 \
+		env -u VPOPUSER USER=mallory CHECKPW_ROAM_CHANNEL="$fd,$$,100" TCPREMOTEIP=127.0.0.5 \
 			"$HELPERS/hostile-fds" "$client" "$kind" "$fd" \
 			"$CHECKPW_ROAM" "$FAKE_CHECKPW" sh -c "$session" \
 			3< <(printf 'user\0good\0\0') >"$T/report" 2>"$T/err" || status=$?
 	else
-		env CHECKPW_ROAM_CHANNEL="$fd,$$,100" \
+		env -u VPOPUSER USER=mallory CHECKPW_ROAM_CHANNEL="$fd,$$,100" \
 			"$HELPERS/hostile-fds" "$client" "$kind" "$fd" \
 			"$CHECKPW_ROAM" sh -c "$session" >"$T/report" 2>"$T/err" || status=$?
 	fi
@@ -170,9 +172,10 @@ forged() {
 			fi
 			case $kind in
 			unix)
-				# The attacker's own socket may hear that a password was
-				# good, and nothing else.
-				[[ ${lines[2]} == "other b''" || ${lines[2]} == "other b'+'" ]] || {
+				# The attacker's own socket may hear what a good login
+				# tells the recorder: a '+' and the account of the
+				# environment, its own, ended by a NUL; nothing else.
+				[[ ${lines[2]} == "other b''" || ${lines[2]} == "other b'+mallory\\x00'" ]] || {
 					echo "$form, $c: ${lines[2]}"
 					return 1
 				}

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # IPv6 end to end with Debian's IPv6 ucspi-tcp (ucspi-tcp-ipv6 1:0.88-7,
 # unpacked into tests/.ucspi-tcp-ipv6 by tests/install-deps): the POP3 chain
 # (tcpserver, mini-popup, checkpw-roam, fake-checkpassword) and the SMTP side
@@ -71,12 +72,13 @@ start_smtp() {
 	assert_success
 	assert_line 'S: +OK session TCPREMOTEIP=::1'
 	run cat "$ROAM_DIR/open-smtp"
-	assert_output --regexp $'^::1:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]+$'
-	grep -qx 'checkpw-roam: info: relay opened for ::1' "$BATS_TEST_TMPDIR/pop.log"
+	assert_output --regexp $'^::1:allow,RELAYCLIENT="",RBLSMTPD="",ROAMUSER="alice"\t[0-9]+$'
+	grep -qx 'checkpw-roam: info: relay opened for ::1 by "alice"' "$BATS_TEST_TMPDIR/pop.log"
 	run env TCPREMOTEIP=::1 "$V6BIN/tcprulescheck" "$ROAM_DIR/tcp.smtp.cdb"
 	assert_output "$(printf '%s\n' 'rule ::1:' \
 		'set environment variable RELAYCLIENT=' \
-		'set environment variable RBLSMTPD=' 'allow connection')"
+		'set environment variable RBLSMTPD=' \
+		'set environment variable ROAMUSER=alice' 'allow connection')"
 	run probe_via "$V6BIN/tcpclient" ::1 ::1 "$smtp"
 	assert_output "RELAYCLIENT set for ::1"
 }
@@ -104,10 +106,10 @@ start_smtp() {
 	assert_line 'S: +OK session TCPREMOTEIP=::ffff:127.0.0.33'
 
 	run cat "$ROAM_DIR/open-smtp"
-	assert_line --index 0 --regexp $'^127\\.0\\.0\\.35:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]+$'
-	assert_line --index 1 --regexp $'^127\\.0\\.0\\.33:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]+$'
+	assert_line --index 0 --regexp $'^127\\.0\\.0\\.35:allow,RELAYCLIENT="",RBLSMTPD="",ROAMUSER="alice"\t[0-9]+$'
+	assert_line --index 1 --regexp $'^127\\.0\\.0\\.33:allow,RELAYCLIENT="",RBLSMTPD="",ROAMUSER="alice"\t[0-9]+$'
 	[ "${#lines[@]}" -eq 2 ]
-	grep -qx 'checkpw-roam: info: relay opened for 127.0.0.33' \
+	grep -qx 'checkpw-roam: info: relay opened for 127.0.0.33 by "alice"' \
 		"$BATS_TEST_TMPDIR/pop.log"
 
 	local ip
@@ -235,7 +237,7 @@ relays6() {
 
 	login 2001:db8:1::77 good
 	assert_success
-	assert_line 'checkpw-roam: info: relay opened for 2001:db8:1::77'
+	assert_line 'checkpw-roam: info: relay opened for 2001:db8:1::77 by "user"'
 	run list_ips
 	assert_output 2001:db8:1::77
 	relays6 2001:db8:1::77

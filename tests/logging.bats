@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Where checkpw-roam's messages go. qmail 1.03's and netqmail's qmail-popup
 # make descriptor 2 a copy of 1, the client's connection, before they run
 # checkpassword (fd_copy(2,1)): a line written there reaches the POP3 client
@@ -70,12 +71,12 @@ popup() {
 	run cat "$T/log"
 	assert_output "$(printf '%s\n' \
 		'checkpw-roam: warning: refusing ROAM_WAIT_MS "soon": not a number of ms up to 60000' \
-		'checkpw-roam: info: relay opened for 127.0.0.64')"
+		'checkpw-roam: info: relay opened for 127.0.0.64 by "user"')"
 	# With descriptor 2 a log already (Dovecot's case), 5 is still taken.
 	: >"$T/log"
 	ROAM_LOG_FD=5 TCPREMOTEIP=127.0.0.65 "$CHECKPW_ROAM" "$FAKE_CHECKPW" true \
 		3<"$T/creds" 2>"$T/stderr" 5>>"$T/log"
-	grep -qx 'checkpw-roam: info: relay opened for 127.0.0.65' "$T/log"
+	grep -qx 'checkpw-roam: info: relay opened for 127.0.0.65 by "user"' "$T/log"
 	run cat "$T/stderr"
 	assert_output ''
 }
@@ -85,16 +86,18 @@ popup() {
 		: >"$T/stderr"
 		ROAM_LOG_FD=$v TCPREMOTEIP=127.0.0.66 "$CHECKPW_ROAM" "$FAKE_CHECKPW" \
 			true 3<"$T/creds" 2>"$T/stderr"
+		# The recorder logs after its answer: the chain may end first.
+		wait_recorders 127.0.0.66
 		mapfile -t log <"$T/stderr"
 		ROAM_DIR=$ROAM_DIR "$CLEAROPENSMTP" -d 127.0.0.66
 		if [ -z "$v" ]; then
-			[ "${log[*]}" = "checkpw-roam: info: relay opened for 127.0.0.66" ]
+			[ "${log[*]}" = "checkpw-roam: info: relay opened for 127.0.0.66 by \"user\"" ]
 			continue
 		fi
 		# One warning, and the line of the new address after it.
 		[ "${#log[@]}" = 2 ] || { echo "ROAM_LOG_FD=$v: ${log[*]}"; return 1; }
 		[ "${log[0]}" = "checkpw-roam: warning: refusing ROAM_LOG_FD \"$v\": not an open descriptor for the log" ]
-		[ "${log[1]}" = "checkpw-roam: info: relay opened for 127.0.0.66" ]
+		[ "${log[1]}" = "checkpw-roam: info: relay opened for 127.0.0.66 by \"user\"" ]
 	done
 	# And where descriptor 2 is the client's, the warning goes to syslog.
 	popup 127.0.0.67 ROAM_LOG_FD=9
@@ -188,7 +191,7 @@ pop_logins() {
 			for addr in new noip; do
 				n=$((n + 1))
 				ip=127.0.0.$n
-				line="checkpw-roam: info: relay opened for $ip"
+				line="checkpw-roam: info: relay opened for $ip by \"alice\""
 				[ "$addr" = new ] ||
 					line='checkpw-roam: warning: no client address: TCPREMOTEIP is not set'
 				echo "# $server, qmail-popup $popup, $addr, log on $log"

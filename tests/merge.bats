@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # update_merge, the entry point roamsync calls with other hosts' changes
 # (tests/helpers/merge stands in for it): arrivals merged into the list and
 # the cdb under the lock, closes dropped, many changes in one pass.
@@ -15,7 +16,7 @@ seed() {
 	printf '%s:%s\t%s\n' "$1" "${3:-$RULE}" "$2" >>"$ROAM_DIR/open-smtp"
 }
 
-@test "arrivals not listed are added with the default rule, in one pass, and relay" {
+@test "arrivals not listed are appended with the default rule, in one build, and relay" {
 	now=$(date +%s)
 	run "$MERGE" <<<"+127.0.0.7 $now
 +::ffff:127.0.0.8 $((now - 60))
@@ -68,24 +69,43 @@ seed() {
 	[ "$(inode "$ROAM_DIR/tcp.smtp.cdb")" = "$cdb" ]
 }
 
-@test "arrivals and closes together, with the journal's addresses, in one pass; nothing expires" {
+@test "arrivals and closes together, in one rewrite and one build; nothing expires" {
 	now=$(date +%s)
 	seed 127.0.0.7 "$now"
 	seed 127.0.0.8 $((now - 999999))
 	"$CLEAROPENSMTP" -f -m 100000
-	printf '127.0.0.30:%s\t%s\n' "$RULE" "$now" >"$ROAM_DIR/open-smtp.journal"
-	run "$MERGE" <<<"-127.0.0.7
+	run strace -f -qq -e trace=rename,renameat,renameat2 -o "$BATS_TEST_TMPDIR/trace" \
+		"$MERGE" <<<"-127.0.0.7
 +127.0.0.9 $now"
-	assert_output 'added 2 dropped 1 refreshed 0'
+	assert_output 'added 1 dropped 1 refreshed 0'
 	run list_ips
-	# The journal's first, as the pass gathers them.
-	assert_output $'127.0.0.8\n127.0.0.30\n127.0.0.9'
+	assert_output $'127.0.0.8\n127.0.0.9'
 	relay_open 127.0.0.8
-	relay_open 127.0.0.30
-	assert_not_exist "$ROAM_DIR/open-smtp.journal"
+	relay_open 127.0.0.9
+	refute relay_open 127.0.0.7
+	[ "$(grep -c '"open-smtp"' "$BATS_TEST_TMPDIR/trace")" -eq 1 ]
+	[ "$(grep -c '"tcp\.smtp\.cdb"' "$BATS_TEST_TMPDIR/trace")" -eq 1 ]
 }
 
-@test "a large batch takes one pass, listed addresses refreshed in place, the later time winning; a close in the batch wins over its open" {
+@test "a close drops a listed address only if its line is not later: a newer login here stays open" {
+	now=$(date +%s)
+	seed 127.0.0.7 "$now"
+	seed 127.0.0.8 $((now - 100))
+	"$CLEAROPENSMTP" -f
+	run "$MERGE" <<<"-127.0.0.7 $((now - 50))
+-127.0.0.8 $((now - 50))"
+	assert_output 'added 0 dropped 1 refreshed 0'
+	run list_ips
+	assert_output '127.0.0.7'
+	relay_open 127.0.0.7
+	refute relay_open 127.0.0.8
+	# A tie: the close wins.
+	run "$MERGE" <<<"-127.0.0.7 $now"
+	assert_output 'added 0 dropped 1 refreshed 0'
+	refute relay_open 127.0.0.7
+}
+
+@test "a large batch takes one build, listed addresses refreshed in place, the later time winning; a close in the batch wins over its open" {
 	now=$(date +%s)
 	seed 127.0.0.7 $((now - 10))
 	"$CLEAROPENSMTP" -f
@@ -99,7 +119,7 @@ seed() {
 	run strace -f -qq -e trace=rename,renameat,renameat2 -o "$BATS_TEST_TMPDIR/trace" \
 		"$MERGE" <"$BATS_TEST_TMPDIR/changes"
 	assert_output 'added 299 dropped 0 refreshed 1'
-	# One pass: the list, the index, the cdb renamed once each.
+	# Appended in one write; one build.
 	[ "$(grep -c 'tcp\.smtp\.cdb"' "$BATS_TEST_TMPDIR/trace")" -eq 1 ]
 	[ "$(list_ts 127.0.0.7)" = $((now - 10)) ]
 	refute relay_open 10.0.0.1

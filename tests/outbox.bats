@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # open-smtp.outbox, through which roamsync passes a host's logins and
 # closes on to the other hosts: what checkpw-roam and clearopensmtp -d
 # append to it, only once roamsync has made it, and what they refuse.
@@ -13,8 +14,8 @@ setup() {
 }
 teardown() { common_teardown; }
 
-# A login: the address and the time to the millisecond.
-LOGIN_RE=$'^\\+127\\.0\\.0\\.5\t[0-9]{10}\\.[0-9]{3}$'
+# A login: the address, the time to the millisecond and the account.
+LOGIN_RE=$'^\\+127\\.0\\.0\\.5\t[0-9]{10}\\.[0-9]{3}\tuser$'
 
 # make_outbox: as roamsync makes it.
 make_outbox() {
@@ -35,7 +36,7 @@ make_outbox() {
 	assert_not_exist "$ROAM_DIR/open-smtp.outbox"
 }
 
-@test "with an outbox, each good login appends its address and time in ms; a bad password nothing" {
+@test "with an outbox, each good login appends its address, its time in ms and its account; a bad password nothing" {
 	make_outbox
 	login 127.0.0.5 good
 	assert_success

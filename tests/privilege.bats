@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Privilege boundaries: the user's session and other local users cannot
 # touch the relay files, and nothing after authentication can open a relay.
 
@@ -92,7 +93,7 @@ snapshot() {
 	relay_open 127.0.0.5
 }
 
-@test "a symlink planted at a temp name is removed, never written through" {
+@test "a symlink planted at a temp name is removed by the next writer of that file, never written through" {
 	login 127.0.0.5 good
 	echo precious >"$BATS_TEST_TMPDIR/precious"
 	for pid in $(seq 1 64); do
@@ -100,6 +101,13 @@ snapshot() {
 		ln -s "$BATS_TEST_TMPDIR/precious" "$ROAM_DIR/open-smtp.tmp.$pid"
 	done
 	login 127.0.0.6 good
+	assert_success
+	run cat "$BATS_TEST_TMPDIR/precious"
+	assert_output precious
+	run ls "$ROAM_DIR"
+	refute_output --partial 'tcp.smtp.cdb.tmp.'
+	relay_open 127.0.0.6
+	run "$CLEAROPENSMTP"
 	assert_success
 	run cat "$BATS_TEST_TMPDIR/precious"
 	assert_output precious

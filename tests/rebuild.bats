@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # shellcheck disable=SC2154 # stderr, stderr_lines: set by run --separate-stderr
 # tcp.smtp.cdb is what tcprules makes of tcp.smtp then the open list: the
 # same bytes as the real IPv4 tcprules (ucspi-tcp 0.88) for every file it

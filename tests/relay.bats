@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # End to end on loopback, with the real ucspi-tcp programs: POP3 logins go
 # through tcpserver, mini-popup (for qmail-popup), checkpw-roam and a fake
 # checkpassword; the SMTP side is tcpserver -x on tcp.smtp.cdb with probe-env
@@ -137,18 +138,19 @@ set_ts() {
 
 	# The list line, in vpopmail's format, with the login's time.
 	run cat "$ROAM_DIR/open-smtp"
-	assert_output --regexp $'^127\\.0\\.0\\.21:allow,RELAYCLIENT="",RBLSMTPD=""\t[0-9]+$'
+	assert_output --regexp $'^127\\.0\\.0\\.21:allow,RELAYCLIENT="",RBLSMTPD="",ROAMUSER="alice"\t[0-9]+$'
 	ts=$(list_ts 127.0.0.21)
 	[ "$ts" -ge "$before" ]
 	[ "$ts" -le "$after" ]
-	grep -qx 'checkpw-roam: info: relay opened for 127.0.0.21' \
+	grep -qx 'checkpw-roam: info: relay opened for 127.0.0.21 by "alice"' \
 		"$BATS_TEST_TMPDIR/server.log"
 
 	run decision 127.0.0.21
 	assert_success
 	assert_output "$(printf '%s\n' 'rule 127.0.0.21:' \
 		'set environment variable RELAYCLIENT=' \
-		'set environment variable RBLSMTPD=' 'allow connection')"
+		'set environment variable RBLSMTPD=' \
+		'set environment variable ROAMUSER=alice' 'allow connection')"
 
 	assert_relay_set 127.0.0.21
 	assert_relay_unset 127.0.0.22

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # roamsync's resync, read a batch at a time: a table larger than one batch
 # (4,096 rows) reaches a host whole, and so do the changes made while it
 # is read.

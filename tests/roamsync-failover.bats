@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # roamsync with a replicated pair: a private PostgreSQL 15 primary on
 # 127.0.0.1 and a streaming standby of it (pg_basebackup -R, synchronous),
 # both named in ROAM_PG with target_session_attrs=read-write, as libpq

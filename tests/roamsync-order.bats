@@ -94,7 +94,7 @@ closed_everywhere() {
 	t=$(($(date +%s) - 1)).250
 	printf '+10.8.0.1\t%s\n-10.8.0.1\t%s\n-10.8.0.2\t%s\n+10.8.0.2\t%s\n+10.8.0.3\t%s\n' \
 		"$t" "$t" "$t" "$t" "$t" >>"$(host_dir A)/open-smtp.outbox"
-	wait_for 3 open_on B 10.8.0.3
+	wait_for 10 open_on B 10.8.0.3
 	[ "$(row 10.8.0.1)" = closed ]
 	[ "$(row 10.8.0.2)" = closed ]
 	closed_on B 10.8.0.1

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # roamsync over TCP with TLS and a password, as INSTALL sets it up: a
 # private PostgreSQL 15 on 127.0.0.1 (tests/helpers/pgnet.bash) with a
 # server certificate from a test CA made with openssl, a pg_hba.conf that

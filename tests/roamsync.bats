@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # roamsync: several hosts sharing the open relay list through PostgreSQL.
 # A private PostgreSQL 15 (tests/helpers/pg.bash) for the whole file, a
 # database of its own for each test; hosts A, B (and C) are relay
@@ -75,7 +76,7 @@ elapsed_ms() {
 @test "usage errors exit 100 with one line: an unknown option, ROAM_PG unset, bad minutes, a bad ROAM_RELAY_ENV" {
 	run env ROAM_PG=x "$ROAMSYNC" -x
 	assert_failure 100
-	assert_output 'roamsync: fatal: usage: roamsync [-i] [-m MINUTES] | -V'
+	assert_output 'roamsync: fatal: usage: roamsync [-i] [-m MINUTES] [-p FILE] | -V'
 	run env -u ROAM_PG "$ROAMSYNC"
 	assert_failure 100
 	assert_output 'roamsync: fatal: ROAM_PG is not set: it names the database, as a libpq connection string or URI'
@@ -356,7 +357,7 @@ SQL
 	host_up A B
 	psql_admin -c "INSERT INTO roam.relay (ip, at_ms) VALUES ('2001:db8:1::', floor(extract(epoch FROM now()) * 1000)), ('2001:db8:1::5', floor(extract(epoch FROM now()) * 1000))"
 	for h in A B; do
-		wait_for 2 grep -q 2001:db8:1::5 "$(host_dir "$h")/open-smtp"
+		wait_for 10 grep -q 2001:db8:1::5 "$(host_dir "$h")/open-smtp"
 		run on "$h" list_ips
 		assert_output '2001:db8:1::5'
 		run cdb -l "$(host_dir "$h")/tcp.smtp.cdb"
@@ -365,11 +366,11 @@ SQL
 		assert_line 'roamsync: warning: refusing a row of roam.relay: an IPv6 address ending in :: is also a prefix to tcpserver, which no rule opens alone: "2001:db8:1::"'
 	done
 	printf '+2001:db8:2::\t%s.000\n+2001:db8:2::7\t%s.000\n' "$(date +%s)" "$(date +%s)" >>"$(host_dir A)/open-smtp.outbox"
-	wait_for 2 open_on_list B 2001:db8:2::7
+	wait_for 10 open_on_list B 2001:db8:2::7
 	run psql_admin -c "SELECT ip FROM roam.relay WHERE ip LIKE '2001:db8:2:%' ORDER BY ip"
 	assert_output '2001:db8:2::7'
 	run log_of A
-	assert_line --partial 'open-smtp.outbox.sending line 1: ignoring malformed line: "+2001:db8:2::\x09'
+	assert_line --partial 'open-smtp.outbox.sending: 1 unreadable line dropped, line 1: "+2001:db8:2::\x09'
 }
 
 @test "a role without rights gets one clear line, writes nothing locally, and connects once it is given them" {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The shipped ways of running roamsync, as INSTALL installs them:
 # conf-examples/roamsync-run with roamsync-log-run under daemontools'
 # svscan, and conf-examples/roamsync.service under systemd's own checks.

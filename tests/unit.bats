@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The pure parsers and formatters, through the C unit test program.
 
 load helpers/common
@@ -39,5 +40,12 @@ teardown() { common_teardown; }
 @test "a user's primary group is read from /etc/passwd lines, strictly" {
 	run "$TOP/tests/unit/unit" passwd
 	assert_success
+	refute_line --partial 'not ok'
+}
+
+@test "Prometheus text: label values escaped (\\, \", newline), bytes not UTF-8 shown as \\xHH, HELP escaped, seconds from ms" {
+	run "$TOP/tests/unit/unit" promfmt
+	assert_success
+	assert_line --partial 'ok 1 - promfmt_label'
 	refute_line --partial 'not ok'
 }

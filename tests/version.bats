@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The version: one string, in the file VERSION, printed by each program's
-# -V and carried by debian/changelog.
+# -V and carried by debian/changelog (with a binNMU's +bN after it), and
+# named in NEWS.
 
 load helpers/common
 
@@ -40,4 +42,27 @@ teardown() { common_teardown; }
 	cp "$TOP/VERSION" "$src/VERSION"
 	run make -C "$src" -f debian/rules override_dh_auto_configure
 	assert_success
+}
+
+@test "debian/rules takes a binNMU's version (VERSION+bN) as VERSION, and nothing else after it" {
+	src=$BATS_TEST_TMPDIR/src
+	mkdir -p "$src"
+	cp -r "$TOP/debian" "$TOP/VERSION" "$src/"
+	v=$(cat "$TOP/VERSION")
+	for suffix in +b1 +b12; do
+		sed -i "1s/([^)]*)/($v$suffix)/" "$src/debian/changelog"
+		run make -C "$src" -f debian/rules override_dh_auto_configure
+		assert_success
+	done
+	for suffix in +b +nmu1 +b1a ~b1; do
+		sed -i "1s/([^)]*)/($v$suffix)/" "$src/debian/changelog"
+		run make -C "$src" -f debian/rules override_dh_auto_configure
+		assert_failure
+		assert_output --partial "debian/changelog's version $v$suffix is not VERSION's $v"
+	done
+}
+
+@test "NEWS has a section for VERSION, the first one" {
+	run grep -m1 -E '^[0-9]+(\.[0-9]+)+$' "$TOP/NEWS"
+	assert_output "$(cat "$TOP/VERSION")"
 }

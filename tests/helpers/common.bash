@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared set-up for the bats files: a fresh ROAM_DIR, the built binaries,
 # and helpers that drive them as qmail-popup and tcpserver do.
 # shellcheck shell=bash

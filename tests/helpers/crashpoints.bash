@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # The engine of tests/crashpoints.bats: deterministic crash points.
 # Loaded after common.bash, whose variables it uses.
 # shellcheck shell=bash disable=SC2153
@@ -31,7 +32,6 @@
 #   CP_TCP      tcp.smtp as the last writer left it
 #   CP_TCP_NEW  tcp.smtp as the writer finds it (edited since), default CP_TCP
 #   CP_LIST     open-smtp as the last writer left it
-#   CP_JOURNAL  lines waiting in open-smtp.journal, or empty
 #   CP_WANT     the list the writer makes, with NOW for a timestamp it sets
 #   CP_REMOVED  addresses the writer removes, space separated
 # With CP_VERBOSE set, every case's outcome is shown.
@@ -40,6 +40,8 @@ CP_TRACE=write,pwrite64,fsync,fdatasync,rename,renameat,renameat2,unlink,unlinka
 # The calls whose failure is injected.
 CP_FAILING=' write pwrite64 fsync fdatasync rename renameat renameat2 '
 CP_RULE='allow,RELAYCLIENT="",RBLSMTPD=""'
+# The rule a login appends: the same, and its account, the user of creds.
+CP_LOGIN_RULE=$CP_RULE',ROAMUSER="user"'
 GATE_CHECKPW=$HELPERS/gate-checkpassword
 
 # cp_setup: after common_setup. As root, ROAM_DIR is a small tmpfs: the
@@ -60,7 +62,7 @@ cp_setup() {
 	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 	# strace names files by their real path.
 	CP_REALDIR=$(cd "$ROAM_DIR" && pwd -P)
-	CP_KIND='' CP_IP='' CP_TCP='' CP_TCP_NEW='' CP_LIST='' CP_JOURNAL='' CP_WANT='' CP_REMOVED=''
+	CP_KIND='' CP_IP='' CP_TCP='' CP_TCP_NEW='' CP_LIST='' CP_WANT='' CP_REMOVED=''
 	CP_ARGS=()
 	CP_FAILS=()
 	CP_RECOVERED=()
@@ -98,7 +100,7 @@ cp_fail() {
 # cp_restore: the starting directory. Its last writer was an expiry run
 # that dropped an entry (the dummy 10.255.255.255), so the list, the cdb
 # and whatever the implementation keeps beside them are as a real run
-# leaves them; then tcp.smtp may be edited and the journal written.
+# leaves them; then tcp.smtp may be edited.
 cp_restore() {
 	local cur
 	rm -rf "${ROAM_DIR:?}"/*
@@ -107,11 +109,6 @@ cp_restore() {
 	"$CLEAROPENSMTP" -f -m 100000 3>&- || return 1
 	if [ "${CP_TCP_NEW:-$CP_TCP}" != "$CP_TCP" ]; then
 		printf '%s' "$CP_TCP_NEW" >"$ROAM_DIR/tcp.smtp"
-	fi
-	if [ -n "$CP_JOURNAL" ]; then
-		umask 077
-		printf '%s' "$CP_JOURNAL" >"$ROAM_DIR/open-smtp.journal"
-		umask 022
 	fi
 	cp_slurp "$ROAM_DIR/open-smtp" cur
 	if [ "$cur" != "$CP_LIST" ]; then
@@ -479,8 +476,8 @@ cp_states() {
 # cp_repaired CASE: after whatever the case left (the list it left in
 # CP_POST), clearopensmtp -f succeeds silently; the list holds what
 # was committed: the entries of the list the case left (but those over
-# 180 minutes old, which it expires), the journal's lines, and the new
-# address of a login only if it was committed (to the journal); each
+# 180 minutes old, which it expires), and the new address of a login
+# only if it was committed (appended to the list); each
 # address once; nothing listed before is lost but what the writer
 # removes; the cdb is what tcprules makes of tcp.smtp and the list; no
 # temp file is left.
@@ -507,12 +504,6 @@ cp_repaired() {
 			want[$a]=$l
 		fi
 	done
-	mapfile -t lines <<<"${CP_JOURNAL%$'\n'}"
-	for l in "${lines[@]}"; do
-		[ -n "$l" ] || continue
-		a=${l%%:*}
-		if [ -z "${post[$a]:-}" ]; then want[$a]=$l; fi
-	done
 	mapfile -t lines <<<"${list%$'\n'}"
 	for l in "${lines[@]}"; do
 		[ -n "$l" ] || continue
@@ -521,10 +512,10 @@ cp_repaired() {
 		got[$a]=1
 		if [ -n "${want[$a]:-}" ]; then
 			if [ "$l" != "${want[$a]}" ]; then msg+=" [$l] should be [${want[$a]}];"; fi
-		elif ! { [ "$a" = "$CP_IP" ] && [ "${l%$'\t'*}" = "$CP_IP:$CP_RULE" ] &&
+		elif ! { [ "$a" = "$CP_IP" ] && [ "${l%$'\t'*}" = "$CP_IP:$CP_LOGIN_RULE" ] &&
 			[[ ${l##*$'\t'} =~ ^[0-9]+$ ]] &&
 			((${l##*$'\t'} >= CP_T0 && ${l##*$'\t'} <= CP_T1)); }; then
-			# Only the new address of a login, committed to the journal, may come.
+			# Only the new address of a login, committed to the list, may come.
 			msg+=" unexpected line [$l];"
 		fi
 	done

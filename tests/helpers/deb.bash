@@ -1,7 +1,9 @@
 # Shared set-up for tests/deb.bats: the Debian packages built from a copy of
-# the tree (the current version, and a "previous" one for the upgrade),
-# installed and purged with dpkg as root. Load after helpers/common.
+# the tree (the current version, and a "previous" one, a binNMU, for the
+# upgrade), installed and purged with dpkg as root. Load after
+# helpers/common.
 # shellcheck shell=bash
+# SPDX-License-Identifier: ISC
 # status and output are bats' run's.
 # shellcheck disable=SC2154
 
@@ -10,7 +12,8 @@ PKGS="checkpw-roam checkpw-roam-pgsync"
 # Where the packages put files or make them, for the before/after snapshot.
 PKG_ROOTS="/etc/cron.d /etc/default /etc/sv /etc/systemd /usr/sbin
 /usr/share/doc /usr/share/man/man5 /usr/share/man/man8 /usr/share/checkpw-roam
-/lib/systemd/system /var/lib/systemd/deb-systemd-helper-enabled
+/lib/systemd/system /usr/lib/systemd/system
+/var/lib/systemd/deb-systemd-helper-enabled
 /var/lib/systemd/deb-systemd-helper-masked $PKG_DIR /var/log/roamsync"
 
 # deb_blocker: why this machine cannot take the packages here, or nothing.
@@ -127,9 +130,90 @@ run_as_cron() {
 		/bin/sh -c "$1"
 }
 
-# unit_value KEY: KEY's value in the installed roamsync.service.
+# unit_path UNIT: where the installed packages put UNIT (dh_installsystemd
+# decides: /lib/systemd/system or /usr/lib/systemd/system).
+unit_path() {
+	dpkg -L checkpw-roam checkpw-roam-pgsync 2>/dev/null | grep "/systemd/system/$1\$"
+}
+
+# unit_value UNIT KEY: KEY's value in the installed UNIT (the last one).
 unit_value() {
-	sed -n "s/^$1=//p" /lib/systemd/system/roamsync.service
+	sed -n "s/^$2=//p" "$(unit_path "$1")" | tail -n 1
+}
+
+# unit_env UNIT: the environment systemd gives UNIT's commands, one
+# NAME=value a line: its Environment= lines, then its EnvironmentFile.
+unit_env() {
+	local f
+	sed -n 's/^Environment=//p' "$(unit_path "$1")"
+	f=$(unit_value "$1" EnvironmentFile)
+	[ -z "$f" ] || env_file "${f#-}"
+}
+
+# unit_caps UNIT: its CapabilityBoundingSet as setpriv's --bounding-set.
+unit_caps() {
+	local c out=-all
+	for c in $(unit_value "$1" CapabilityBoundingSet); do
+		c=${c#CAP_}
+		out="$out,+${c,,}"
+	done
+	printf '%s\n' "$out"
+}
+
+# unit_exec UNIT KEY LOG [NAME=value...]: UNIT's command KEY (ExecStart,
+# ExecCondition) as systemd runs it, as far as it can be without systemd:
+# only the unit's environment (and the assignments given), no new
+# privileges, the unit's capability bounding set, its $$ as $ (the units
+# quote such words in single quotes, as the shell reads them); every
+# system call it makes (strace -f) listed in LOG.syscalls; its output in
+# LOG. Runs in the foreground: background it for a daemon.
+unit_exec() {
+	local unit=$1 key=$2 log=$3 cmd assignments
+	shift 3
+	mapfile -t assignments < <(unit_env "$unit")
+	eval "cmd=($(unit_value "$unit" "$key" | sed 's/\$\$/$/g'))"
+	strace -f -qq -o "$log.strace" env -i "${assignments[@]}" "$@" \
+		setpriv --no-new-privs --inh-caps=-all --bounding-set="$(unit_caps "$unit")" \
+		"${cmd[@]}" >>"$log" 2>&1 3>&-
+}
+
+# unit_daemon UNIT LOG: unit_exec UNIT ExecStart LOG in the background;
+# the PIDs of the program, strace and the subshell, in that order, added
+# to PIDS, so that the teardown stops the program before strace (which,
+# stopped first, would let it run on).
+unit_daemon() {
+	local sub tracer prog name
+	name=$(unit_value "$1" ExecStart)
+	name=${name%% *}
+	name=${name##*/}
+	unit_exec "$1" ExecStart "$2" &
+	sub=$!
+	for _ in $(seq 1 200); do
+		tracer=$(pgrep -x strace -P "$sub") &&
+			prog=$(pgrep -x "$name" -P "$tracer") && break
+		sleep 0.05
+	done
+	PIDS+=(${prog:+"$prog"} ${tracer:+"$tracer"} "$sub")
+}
+
+# syscalls_outside GROUP LOG: the system calls in LOG.syscalls (strace's
+# output in LOG.strace) that systemd's SystemCallFilter=GROUP would refuse.
+syscalls_outside() {
+	sed -nE 's/^[0-9]+ +([a-z_0-9]+)\(.*/\1/p' "$2.strace" | sort -u >"$2.syscalls"
+	syscall_group "$1" | sort -u >"$2.allowed"
+	comm -23 "$2.syscalls" "$2.allowed"
+}
+
+# syscall_group @GROUP: the names of its system calls, groups expanded.
+syscall_group() {
+	local n
+	systemd-analyze syscall-filter "$1" | tail -n +2 | grep -v '^ *#' |
+		while read -r n; do
+			case $n in
+			@*) syscall_group "$n" ;;
+			?*) echo "$n" ;;
+			esac
+		done
 }
 
 # env_file FILE: FILE's assignments as systemd's EnvironmentFile reads
@@ -146,4 +230,28 @@ env_file() {
 		fi
 		printf '%s=%s\n' "$name" "$value"
 	done <"$1"
+}
+
+# binnmu_entry CHANGELOG VERSION: a binNMU's entry on top of CHANGELOG, as
+# the archive's wanna-build adds it (binary-only=yes).
+binnmu_entry() {
+	local old
+	old=$(cat "$1")
+	{
+		printf '%s\n\n' "checkpw-roam ($2) unstable; urgency=low, binary-only=yes"
+		printf '%s\n\n' '  * Binary-only non-maintainer upload for '"$(dpkg --print-architecture)"'; no source changes.'
+		printf '%s\n\n' " -- $(dpkg --print-architecture) Build Daemon <buildd@example.org>  $(date -R)"
+		printf '%s\n' "$old"
+	} >"$1"
+}
+
+# run_as_cron_under_systemd CMD: run_as_cron CMD, in a private mount
+# namespace whose /run holds /run/systemd/system, as where systemd is
+# PID 1 (the machine's own /run is not touched).
+run_as_cron_under_systemd() {
+	# shellcheck disable=SC2016 # expanded by that sh
+	run unshare --mount --propagation private sh -c '
+		mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system &&
+		exec env -i SHELL=/bin/sh PATH=/usr/bin:/bin HOME=/root LOGNAME=root \
+			/bin/sh -c "$1"' sh "$1"
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* killwhen.c: runs a program and kills -9 it, or the recorder it starts, a
  * set time after it takes a lock: for the crash tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* merge.c: calls update_merge as roamsync does, with the changes read from
  * standard input: for the tests of the merge without a database.
  *
@@ -23,7 +24,8 @@
 
 static struct openentry open_[MAXCHANGES], closed[MAXCHANGES];
 
-/* "+IP EPOCH" or "-IP [EPOCH]" into the one table or the other. */
+/* "+IP EPOCH" or "-IP [EPOCH]" (a close now by default) into the one
+ * table or the other. */
 static int
 parse(char *line, struct arrivals *a)
 {
@@ -31,18 +33,16 @@ parse(char *line, struct arrivals *a)
 	struct openentry *e;
 
 	line[strcspn(line, "\n")] = '\0';
+	if (sp)
+		*sp = '\0';
 	if (line[0] == '+' && sp && a->nopen < MAXCHANGES) {
 		e = &open_[a->nopen++];
-		*sp = '\0';
-		e->ts = strtoull(sp + 1, 0, 10);
 	} else if (line[0] == '-' && a->nclosed < MAXCHANGES) {
 		e = &closed[a->nclosed++];
-		e->ts = sp ? strtoull(sp + 1, 0, 10) : a->now;
-		if (sp)
-			*sp = '\0';
 	} else {
 		return -1;
 	}
+	e->ts = sp ? strtoull(sp + 1, 0, 10) : a->now;
 	e->rule = RULE;
 	e->rulelen = strlen(RULE);
 	return ip_canonical(e->ip, line + 1, strlen(line + 1)) ? 0 : -1;

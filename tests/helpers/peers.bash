@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared set-up for the tests against real peers (dovecot.bats, ipv6.bats,
 # migration.bats): servers with any tcpserver options, Debian's IPv6
 # ucspi-tcp (unpacked by tests/install-deps), and system users for the real

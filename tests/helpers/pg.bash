@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared set-up for the roamsync tests: a private PostgreSQL 15 from
 # Debian's packages, run as an unprivileged user with its socket in a temp
 # dir (no TCP), and several hosts on one machine: one ROAM_DIR and one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Private PostgreSQL 15 servers on TCP (127.0.0.1) for the roamsync tests
 # that need more than pg.bash's one Unix-socket server: TLS with a test CA,
 # password authentication, a primary with a streaming standby. Each server

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* unit.c: unit tests of the pure parsers and formatters; prints TAP. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include "log.h"
 #include "openlist.h"
 #include "outbox.h"
+#include "promfmt.h"
 #include "rules.h"
 #include "safe.h"
 
@@ -393,7 +395,7 @@ static void
 test_outbox(void)
 {
 	struct outbox_event ev;
-	char msg[300];
+	char msg[OUTBOX_LINEMAX];
 
 	for (size_t i = 0; i < sizeof outbox_lines / sizeof *outbox_lines;
 	     i++) {
@@ -413,7 +415,7 @@ test_outbox(void)
 		char line[OUTBOX_LINEMAX];
 		size_t n =
 		    outbox_format(line, i == 1 ? OUTBOX_CLOSE : OUTBOX_LOGIN,
-				  "2001:db8::1", ms[i]);
+				  "2001:db8::1", 0, 0, ms[i]);
 
 		snprintf(msg, sizeof msg, "%llu: [%.*s]",
 			 (unsigned long long)ms[i], (int)n, line);
@@ -423,10 +425,40 @@ test_outbox(void)
 			  ev.ms == ms[i] && strcmp(ev.ip, "2001:db8::1") == 0,
 		      "outbox_format", msg);
 	}
-	check(outbox_format(msg, OUTBOX_LOGIN, "1.2.3.4", 1700000000123) ==
-		      24 &&
+	check(outbox_format(msg, OUTBOX_LOGIN, "1.2.3.4", 0, 0,
+			    1700000000123) == 24 &&
 		  memcmp(msg, "+1.2.3.4\t1700000000.123\n", 24) == 0,
 	      "outbox_format", "a login at 1700000000.123");
+	check(outbox_format(msg, OUTBOX_LOGIN, "1.2.3.4", "a\"b c", 5,
+			    1700000000123) == 30 &&
+		  memcmp(msg, "+1.2.3.4\t1700000000.123\ta\"b c\n", 30) == 0,
+	      "outbox_format", "a login with its account");
+	check(outbox_format(msg, OUTBOX_LOGIN, "1.2.3.4", "a\tb", 3,
+			    1700000000123) == 24,
+	      "outbox_format", "an account with a TAB is left out");
+	check(outbox_format(msg, OUTBOX_CLOSE, "1.2.3.4", "ab", 2,
+			    1700000000123) == 24,
+	      "outbox_format", "a close has no account");
+	{
+		static const char l[] = "+1.2.3.4\t1.500\tal\xc3\xaf"
+					"ce@x";
+		check(outbox_parse_line(l, sizeof l - 1, &ev) == OUTBOX_LOGIN &&
+			  ev.ms == 1500 && ev.alen == 8 &&
+			  memcmp(ev.account,
+				 "al\xc3\xaf"
+				 "ce@x",
+				 8) == 0,
+		      "outbox_parse_line", "a login with its account");
+		check(outbox_parse_line("-1.2.3.4\t1.500\tal", 15, &ev) ==
+			  OUTBOX_BAD,
+		      "outbox_parse_line", "a close with an account");
+		check(outbox_parse_line("+1.2.3.4\t1.500\t", 15, &ev) ==
+			  OUTBOX_BAD,
+		      "outbox_parse_line", "an empty account");
+		check(outbox_parse_line("+1.2.3.4\t1.500\ta\tb", 18, &ev) ==
+			  OUTBOX_BAD,
+		      "outbox_parse_line", "an account with a TAB");
+	}
 }
 
 static void
@@ -481,6 +513,75 @@ test_passwd(void)
 	}
 }
 
+/* The variable a rule sets, as tcpserver leaves it. */
+static void
+test_var(void)
+{
+	static const char line[] = "1.2.3.4:allow,RELAYCLIENT=\"\",ROAMUSER='"
+				   "a\"b@x',X=\"1\",ROAMUSER=:c d:\t1";
+	struct openentry e;
+	char buf[8];
+
+	check(openlist_parse_line(line, sizeof line - 1, &e) == LINE_ENTRY &&
+		  openlist_var(&e, "ROAMUSER", buf, sizeof buf) == 3 &&
+		  strcmp(buf, "c d") == 0,
+	      "openlist_var", "the last of a name wins");
+	check(openlist_var(&e, "RELAYCLIENT", buf, sizeof buf) == 0 &&
+		  buf[0] == '\0' && openlist_var(&e, "ROAM", buf, 8) == -1 &&
+		  openlist_var(&e, "X", buf, 1) == 1 && buf[0] == '\0',
+	      "openlist_var", "empty, absent, cut to fit");
+}
+
+/* label value in, its text between the quotes out */
+static const char *const labels[][2] = {
+    {"alice@example.org", "alice@example.org"},
+    {"", ""},
+    {"a\"b", "a\\\"b"},
+    {"c\\d", "c\\\\d"},
+    {"e\nf", "e\\nf"},
+    {"tab\there", "tab\there"},
+    {"caf\xc3\xa9", "caf\xc3\xa9"},
+    {"\xf0\x9f\x93\xa7", "\xf0\x9f\x93\xa7"},
+    {"e\377f", "e\\\\xfff"},
+    {"\xc3", "\\\\xc3"},
+    {"\xc0\xaf", "\\\\xc0\\\\xaf"},	       /* overlong */
+    {"\xed\xa0\x80", "\\\\xed\\\\xa0\\\\x80"}, /* surrogate */
+    {"\\\"\n", "\\\\\\\"\\n"},
+};
+
+static void
+test_promfmt(void)
+{
+	struct promfmt p = {0};
+	char out[64];
+	static const char want[] =
+	    "# HELP m_x One\\\\two\\nthree.\n# TYPE m_x gauge\n"
+	    "m_x 7\nm_x{a=\"q\\\"\"} 18446744073709551615\nm_s 0.042\n"
+	    "m_s 12.345\n";
+
+	for (size_t i = 0; i < sizeof labels / sizeof *labels; i++) {
+		size_t n =
+		    promfmt_label(out, labels[i][0], strlen(labels[i][0]));
+
+		check(n == strlen(labels[i][1]) &&
+			  memcmp(out, labels[i][1], n) == 0,
+		      "promfmt_label", labels[i][1]);
+	}
+	check(promfmt_name_ok("checkpw_roam_x:y_1") && !promfmt_name_ok("") &&
+		  !promfmt_name_ok("1x") && !promfmt_name_ok("a-b") &&
+		  !promfmt_name_ok("a b"),
+	      "promfmt_name_ok", "[a-zA-Z_:][a-zA-Z0-9_:]*");
+	promfmt_head(&p, "m_x", "gauge", "One\\two\nthree.");
+	promfmt_value(&p, "m_x", 7);
+	promfmt_labeled(&p, "m_x", "a", "q\"", 2, UINT64_MAX);
+	promfmt_ms(&p, "m_s", 42);
+	promfmt_ms(&p, "m_s", 12345);
+	check(!p.nomem && p.len == sizeof want - 1 &&
+		  memcmp(p.buf, want, p.len) == 0,
+	      "promfmt", "HELP escaped, TYPE, samples, ms as seconds");
+	promfmt_free(&p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -496,12 +597,16 @@ main(int argc, char **argv)
 		test_cursor();
 	if (!*only || !strcmp(only, "openlist"))
 		test_tally();
+	if (!*only || !strcmp(only, "openlist"))
+		test_var();
 	if (!*only || !strcmp(only, "outbox"))
 		test_outbox();
 	if (!*only || !strcmp(only, "log"))
 		test_sanitize();
 	if (!*only || !strcmp(only, "passwd"))
 		test_passwd();
+	if (!*only || !strcmp(only, "promfmt"))
+		test_promfmt();
 	printf("1..%d\n", count);
 	return failed ? 1 : 0;
 }
