@@ -340,11 +340,12 @@ open_safe(const char *dir, struct fail *f)
  * other is appended, unless its account holds its most open already
  * (o->limited: nothing changes); then a build covers it, unless it was
  * listed, the cdb has it and the list is the one the last build indexed
- * (no build). opened is called then.
+ * (no build). h->listed is called once the list has it, h->opened once
+ * the cdb has.
  */
 int
 update_login(const char *dir, const struct openentry *me,
-	     const struct account *acct, void (*opened)(void *), void *arg,
+	     const struct account *acct, const struct login_hooks *h,
 	     struct outcome *o, struct fail *f)
 {
 	struct change c = {
@@ -360,6 +361,8 @@ update_login(const char *dir, const struct openentry *me,
 		close(dirfd);
 		return 0;
 	}
+	if (r == 0)
+		h->listed(h->arg);
 	if (r == 0 &&
 	    (o->added || c.rewrite || c.unindexed || !build_has(dirfd, me, 1)))
 		r = c.rewrite
@@ -370,7 +373,7 @@ update_login(const char *dir, const struct openentry *me,
 		r = -1;
 	}
 	if (r == 0)
-		opened(arg);
+		h->opened(h->arg);
 	build_release(&left);
 	close(dirfd);
 	return r;
