@@ -179,12 +179,6 @@ answer(int chan, char c)
 	answered = 1;
 }
 
-/* The relay is open: the login need not wait for the housekeeping. */
-static void
-opened(void *chan)
-{
-	answer(*(int *)chan, ANSWER_DONE);
-}
 
 /* What the log says of the account: " by NAME", or nothing. */
 static void
@@ -197,18 +191,51 @@ by_account(char *buf, size_t size, const char *name, size_t len)
 	log_sanitize(buf + 4, size - 4, name, len);
 }
 
+/* A login being recorded: what the recorder's hooks need. */
+struct recording {
+	const struct config *cf;
+	const struct openentry *me;
+	const struct account *a;
+	int chan;
+};
+
+/* Once the address is in the list, before the build: the login goes to
+ * the outbox, if roamsync made one, for the other hosts, at this moment
+ * to the millisecond; so they build while this host does. */
+static void
+listed(void *arg)
+{
+	const struct recording *r = arg;
+	const struct account *a = r->a;
+	struct fail f;
+
+	if (outbox_add_login(r->cf->dir, r->me->ip, a->var ? a->name : 0,
+			     a->len, outbox_now_ms(), &f) == OUTBOX_FAILED)
+		log_warn("unable to pass the login from ", r->cf->ip,
+			 " on to roamsync: ", f.msg);
+}
+
+/* The relay is open: the login need not wait for the housekeeping. */
+static void
+opened(void *arg)
+{
+	answer(((const struct recording *)arg)->chan, ANSWER_DONE);
+}
+
 /* Records the login's address; a failure is one warning. The log names
  * the account of every login. */
 static int
 record(const struct config *cf, const struct openentry *me,
-       const struct account *a, int *chan)
+       const struct account *a, int chan)
 {
+	struct recording rec = {.cf = cf, .me = me, .a = a, .chan = chan};
+	struct login_hooks h = {.listed = listed, .opened = opened, .arg = &rec};
 	struct outcome o;
 	struct fail f;
 	char by[LOG_SAFE + 4], num[24];
 
 	by_account(by, sizeof by, a->name, a->len);
-	if (update_login(cf->dir, me, a, opened, chan, &o, &f) == -1) {
+	if (update_login(cf->dir, me, a, &h, &o, &f) == -1) {
 		log_warn("unable to open the relay for ", cf->ip, ": ", f.msg);
 		return -1;
 	}
@@ -222,20 +249,6 @@ record(const struct config *cf, const struct openentry *me,
 	else
 		log_info("relay refreshed for ", cf->ip, by);
 	return o.limited ? 1 : 0;
-}
-
-/* Once the login is answered: the login goes to the outbox, if roamsync
- * made one, for the other hosts, at this moment to the millisecond. */
-static void
-share(const struct config *cf, const struct openentry *me,
-      const struct account *a)
-{
-	struct fail f;
-
-	if (outbox_add_login(cf->dir, me->ip, a->var ? a->name : 0, a->len,
-			     outbox_now_ms(), &f) == OUTBOX_FAILED)
-		log_warn("unable to pass the login from ", cf->ip,
-			 " on to roamsync: ", f.msg);
 }
 
 /* Whether ROAM_DENY lists the account; a missing file lists none, an
@@ -390,10 +403,8 @@ recorder(int chan, const struct config *cf)
 	}
 	memcpy(me.ip, cf->ip, sizeof me.ip);
 	me.ts = (uint64_t)time(0);
-	r = record(cf, &me, &a, &chan);
+	r = record(cf, &me, &a, chan);
 	answer(chan, r == -1 ? ANSWER_FAILED : ANSWER_DONE);
-	if (r == 0)
-		share(cf, &me, &a);
 	free(rule);
 	_exit(0);
 }

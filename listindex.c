@@ -250,8 +250,8 @@ scan(int lfd, uint64_t from, uint64_t size, struct found *v, size_t n,
 	}
 	c.text = text;
 	while (openlist_next(&c, &e) != LINE_EMPTY)
-		if (e.ip[0] && (x = bsearch(e.ip, v, n, sizeof *v, by_ip)) &&
-		    !x->listed)
+		if (e.ip[0] && n &&
+		    (x = bsearch(e.ip, v, n, sizeof *v, by_ip)) && !x->listed)
 			place(x, from + (uint64_t)(e.raw - text), &e);
 	free(text);
 	return 0;

@@ -46,6 +46,13 @@ by_ip(const void *a, const void *b)
 	return ip_cmp(((const struct openentry *)a)->ip, b);
 }
 
+/* ip's entry in v, sorted by address, n of them (v may be NULL if none). */
+static const struct openentry *
+find(const struct openentry *v, size_t n, const char *ip)
+{
+	return n ? bsearch(ip, v, n, sizeof *v, ip_cmp) : 0;
+}
+
 /* v sorted by address, one entry each (its latest time); the count. */
 static size_t
 distinct(struct openentry *v, size_t n)
@@ -82,7 +89,7 @@ leaves(const struct change *c, const struct openentry *e)
 			c->p->closed(c->p->arg, e->ip);
 		return 1;
 	}
-	x = bsearch(e->ip, c->closes, c->ncloses, sizeof *x, ip_cmp);
+	x = find(c->closes, c->ncloses, e->ip);
 	if (x && e->ts <= x->ts)
 		return 1;
 	return c->p && c->p->expire && c->now > e->ts &&
@@ -104,7 +111,7 @@ copy_lines(const struct change *c, struct openlist_cursor *cur,
 	while ((k = openlist_next(cur, &e)) != LINE_EMPTY) {
 		if (k == LINE_ENTRY) {
 			const struct openentry *x =
-			    bsearch(e.ip, c->adds, c->nadds, sizeof *x, ip_cmp);
+			    find(c->adds, c->nadds, e.ip);
 
 			if (e.ts > c->now + FUTURE_MAX) {
 				openlist_tally(&cur->ahead, cur->lineno, &e);
@@ -340,11 +347,12 @@ open_safe(const char *dir, struct fail *f)
  * other is appended, unless its account holds its most open already
  * (o->limited: nothing changes); then a build covers it, unless it was
  * listed, the cdb has it and the list is the one the last build indexed
- * (no build). opened is called then.
+ * (no build). h->listed is called once the list has it, h->opened once
+ * the cdb has.
  */
 int
 update_login(const char *dir, const struct openentry *me,
-	     const struct account *acct, void (*opened)(void *), void *arg,
+	     const struct account *acct, const struct login_hooks *h,
 	     struct outcome *o, struct fail *f)
 {
 	struct change c = {
@@ -360,6 +368,8 @@ update_login(const char *dir, const struct openentry *me,
 		close(dirfd);
 		return 0;
 	}
+	if (r == 0)
+		h->listed(h->arg);
 	if (r == 0 &&
 	    (o->added || c.rewrite || c.unindexed || !build_has(dirfd, me, 1)))
 		r = c.rewrite
@@ -370,7 +380,7 @@ update_login(const char *dir, const struct openentry *me,
 		r = -1;
 	}
 	if (r == 0)
-		opened(arg);
+		h->opened(h->arg);
 	build_release(&left);
 	close(dirfd);
 	return r;
@@ -427,8 +437,7 @@ later_than_closes(struct openentry *v, size_t n, const struct openentry *cl,
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct openentry *x =
-		    bsearch(v[i].ip, cl, ncl, sizeof *x, ip_cmp);
+		const struct openentry *x = find(cl, ncl, v[i].ip);
 
 		if (!x || v[i].ts > x->ts)
 			v[k++] = v[i];

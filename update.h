@@ -46,8 +46,16 @@ struct arrivals {
 	uint64_t now;
 };
 
+/* What a login's recorder is told: its address is in the list (before
+ * the build), then open in the cdb. */
+struct login_hooks {
+	void (*listed)(void *arg);
+	void (*opened)(void *arg);
+	void *arg;
+};
+
 int update_login(const char *dir, const struct openentry *me,
-		 const struct account *acct, void (*opened)(void *), void *arg,
+		 const struct account *acct, const struct login_hooks *h,
 		 struct outcome *o, struct fail *f);
 int update_admin(const char *dir, const struct plan *p, struct outcome *o,
 		 struct fail *f);

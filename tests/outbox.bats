@@ -56,9 +56,9 @@ make_outbox() {
 	[ "$(stat -c %a "$ROAM_DIR/open-smtp.outbox")" = 600 ]
 }
 
-@test "the recorder appends to the outbox only after it has answered the login" {
+@test "the recorder appends to the outbox once the address is in the list, before its build: the other hosts build meanwhile" {
 	make_outbox
-	run strace -f -qq -e trace=openat,write -e signal=none \
+	run strace -f -qq -y -e trace=openat,pwrite64,rename,renameat,renameat2,write -e signal=none \
 		-o "$BATS_TEST_TMPDIR/trace" env TCPREMOTEIP=127.0.0.5 \
 		"$CHECKPW_ROAM" "$FAKE_CHECKPW" true 3< <(printf 'user\0good\0\0')
 	assert_success
@@ -66,10 +66,13 @@ make_outbox() {
 	# The recorder's lines: the one that opens the outbox.
 	pid=$(awk '/open-smtp\.outbox/ { print $1; exit }' "$BATS_TEST_TMPDIR/trace")
 	[ -n "$pid" ]
-	run awk -v p="$pid" '$1 == p && (/write\(3, "K", 1\)/ || /open-smtp\.outbox/) { print $2 }' \
-		"$BATS_TEST_TMPDIR/trace"
-	assert_line --index 0 --regexp '^write\(3,'
-	assert_line --index 1 --regexp '^openat\('
+	# Its append to the list, the outbox, the cdb's rename, the answer.
+	run awk -v p="$pid" '$1 != p { next }
+		/pwrite64\([0-9]+<[^>]*\/open-smtp>/ { print "append" }
+		/openat\(.*open-smtp\.outbox"/ { print "outbox" }
+		/rename.*"tcp\.smtp\.cdb"/ { print "build" }
+		/write\(3<[^>]*>, "K", 1\)/ { print "answer" }' "$BATS_TEST_TMPDIR/trace"
+	assert_output $'append\noutbox\nbuild\nanswer'
 }
 
 @test "clearopensmtp -d appends a close, synced, even for an address not open here" {

@@ -92,8 +92,9 @@ closed_everywhere() {
 @test "an open and a close of the same millisecond: the close wins" {
 	host_up A B
 	t=$(($(date +%s) - 1)).250
-	printf '+10.8.0.1\t%s\n-10.8.0.1\t%s\n-10.8.0.2\t%s\n+10.8.0.2\t%s\n+10.8.0.3\t%s\n' \
-		"$t" "$t" "$t" "$t" "$t" >>"$(host_dir A)/open-smtp.outbox"
+	"$HELPERS/outbox-append" "$(host_dir A)/open-smtp.outbox" \
+		"$(printf '+10.8.0.1\t%s\n-10.8.0.1\t%s\n-10.8.0.2\t%s\n+10.8.0.2\t%s\n+10.8.0.3\t%s\n' \
+			"$t" "$t" "$t" "$t" "$t")"$'\n'
 	wait_for 10 open_on B 10.8.0.3
 	[ "$(row 10.8.0.1)" = closed ]
 	[ "$(row 10.8.0.2)" = closed ]

@@ -365,7 +365,8 @@ SQL
 		run log_of "$h"
 		assert_line 'roamsync: warning: refusing a row of roam.relay: an IPv6 address ending in :: is also a prefix to tcpserver, which no rule opens alone: "2001:db8:1::"'
 	done
-	printf '+2001:db8:2::\t%s.000\n+2001:db8:2::7\t%s.000\n' "$(date +%s)" "$(date +%s)" >>"$(host_dir A)/open-smtp.outbox"
+	"$HELPERS/outbox-append" "$(host_dir A)/open-smtp.outbox" \
+		"$(printf '+2001:db8:2::\t%s.000\n+2001:db8:2::7\t%s.000\n' "$(date +%s)" "$(date +%s)")"$'\n'
 	wait_for 10 open_on_list B 2001:db8:2::7
 	run psql_admin -c "SELECT ip FROM roam.relay WHERE ip LIKE '2001:db8:2:%' ORDER BY ip"
 	assert_output '2001:db8:2::7'
