@@ -179,7 +179,6 @@ answer(int chan, char c)
 	answered = 1;
 }
 
-
 /* What the log says of the account: " by NAME", or nothing. */
 static void
 by_account(char *buf, size_t size, const char *name, size_t len)
@@ -229,7 +228,8 @@ record(const struct config *cf, const struct openentry *me,
        const struct account *a, int chan)
 {
 	struct recording rec = {.cf = cf, .me = me, .a = a, .chan = chan};
-	struct login_hooks h = {.listed = listed, .opened = opened, .arg = &rec};
+	struct login_hooks h = {
+	    .listed = listed, .opened = opened, .arg = &rec};
 	struct outcome o;
 	struct fail f;
 	char by[LOG_SAFE + 4], num[24];
