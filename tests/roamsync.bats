@@ -538,7 +538,9 @@ SQL
 	closed_on A 10.20.0.7
 	after=$(hwm)
 	echo "# VmHWM $before kB before, $after kB after pushing 200,002 lines" >&3
-	# The whole backlog held at once took over 30 MB more.
+	# The whole backlog held at once took over 30 MB more. Not under
+	# make asan: ASan's quarantine keeps what is freed.
+	case ${BIN_DIR:-} in */build-asan) return 0 ;; esac
 	[ $((after - before)) -lt 12000 ]
 }
 
