@@ -272,6 +272,8 @@ listindex_find(int dirfd, int lfd, struct found *v, size_t n, struct fail *f)
 	struct stat st;
 	uint64_t from;
 
+	if (n == 0)
+		return 0;
 	if (fstat(lfd, &st) == -1) {
 		FAILSYS(f, "unable to stat ", ROAM_LIST);
 		return -1;

@@ -358,7 +358,7 @@ update_login(const char *dir, const struct openentry *me,
 	struct change c = {
 	    .now = me->ts, .acct = acct, .adds = me, .nadds = 1, .o = o};
 	struct build_left left = {.oldfd = -1};
-	int dirfd = open_safe(dir, f), r;
+	int dirfd = open_safe(dir, f), r, built = 0;
 
 	*o = (struct outcome){0};
 	if (dirfd == -1)
@@ -370,12 +370,15 @@ update_login(const char *dir, const struct openentry *me,
 	}
 	if (r == 0)
 		h->listed(h->arg);
-	if (r == 0 &&
-	    (o->added || c.rewrite || c.unindexed || !build_has(dirfd, me, 1)))
+	if (r == 0 && (o->added || c.rewrite || c.unindexed ||
+		       !build_has(dirfd, me, 1))) {
+		built = 1;
 		r = c.rewrite
 			? build_now(dirfd, dir, &left, f)
 			: build_cover(dirfd, dir, &c.mark, me, 1, &left, f);
-	if (r == 0 && !build_has(dirfd, me, 1)) {
+	}
+	/* A close may have come between the append and the build. */
+	if (r == 0 && built && !build_has(dirfd, me, 1)) {
 		FAIL(f, 111, "closed while it was being opened");
 		r = -1;
 	}
